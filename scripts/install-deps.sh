@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Tessera's build and tests need. Idempotent: prints nothing
+# and changes nothing when every package is already installed. Needs root (or sudo).
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config   # compiler and build
+  libgtest-dev libgmock-dev                       # unit tests (GoogleTest via CTest)
+  libcli11-dev                                    # command line of the tessera binary
+  nlohmann-json3-dev                              # JSON output (and later the HTTP API)
+  clang libclang-rt-14-dev                        # libFuzzer targets (clang's -fsanitize=fuzzer)
+  python3                                         # shared/tools: reference GGUF writer for tests
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

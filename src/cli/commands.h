@@ -1,0 +1,28 @@
+// The `tessera` command's subcommands. Each registers its options on the given parent and
+// runs through the returned callback; errors come back as values and main() maps them to
+// exit codes and messages in one place (cli/main.cpp).
+#pragma once
+
+#include <functional>
+
+#include "util/result.h"
+
+namespace CLI {
+class App;
+}
+
+namespace tessera::cli {
+
+using Runner = std::function<Status()>;
+
+// `tessera model info FILE [--ctx N] [--parallel N] [--kv-type T] [--json]`
+Runner add_model_info_command(CLI::App& model);
+// `tessera model synth --shape NAME [--arch A] --type T --vocab FILE --out FILE ...`
+Runner add_model_synth_command(CLI::App& model);
+
+// Formats a byte count for people: "1.23 GiB", "512 B".
+std::string human_bytes(uint64_t bytes);
+// Formats a count for people: "494.03 M", "7.50 B", "1234".
+std::string human_count(uint64_t n);
+
+}  // namespace tessera::cli

@@ -1,0 +1,82 @@
+// Entry point of the `tessera` binary: builds the command tree, runs the chosen command, and
+// maps its error (if any) to a message on stderr and an exit code.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+
+namespace tessera::cli {
+namespace {
+
+// Exit codes, one per error kind (docs/cli.md). 0 = success.
+int exit_code(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::invalid_argument: return 2;
+    case ErrorCode::not_found: return 3;
+    case ErrorCode::io_error: return 4;
+    case ErrorCode::malformed: return 5;
+    case ErrorCode::unsupported: return 6;
+    case ErrorCode::out_of_range: return 7;
+  }
+  return 1;
+}
+
+}  // namespace
+
+std::string human_bytes(uint64_t bytes) {
+  static const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1024.0 && u < 5) {
+    v /= 1024.0;
+    ++u;
+  }
+  char buf[32];
+  if (u == 0) {
+    std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
+  } else {
+    std::snprintf(buf, sizeof buf, "%.2f %s", v, kUnits[u]);
+  }
+  return buf;
+}
+
+std::string human_count(uint64_t n) {
+  char buf[32];
+  if (n >= 1000000000ull) {
+    std::snprintf(buf, sizeof buf, "%.2f B", static_cast<double>(n) / 1e9);
+  } else if (n >= 1000000ull) {
+    std::snprintf(buf, sizeof buf, "%.2f M", static_cast<double>(n) / 1e6);
+  } else if (n >= 10000ull) {
+    std::snprintf(buf, sizeof buf, "%.2f K", static_cast<double>(n) / 1e3);
+  } else {
+    std::snprintf(buf, sizeof buf, "%llu", static_cast<unsigned long long>(n));
+  }
+  return buf;
+}
+
+int run(int argc, char** argv) {
+  CLI::App app{"Tessera: self-hosted AI apps on your own GPUs, in one binary."};
+  app.set_version_flag("--version", std::string("tessera ") + TESSERA_VERSION);
+  app.require_subcommand(1);
+  CLI::App* model = app.add_subcommand("model", "Inspect and make GGUF model files");
+  model->require_subcommand(1);
+  Runner info = add_model_info_command(*model);
+  Runner synth = add_model_synth_command(*model);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);  // prints help, version or the usage error
+    return rc == 0 ? 0 : 2;
+  }
+  Runner chosen = model->got_subcommand("info") ? info : synth;
+  Status st = chosen();
+  if (st.ok()) return 0;
+  std::fprintf(stderr, "tessera: error: %s\n", st.error().message.c_str());
+  return exit_code(st.error().code);
+}
+
+}  // namespace tessera::cli
+
+int main(int argc, char** argv) { return tessera::cli::run(argc, argv); }
