@@ -9,13 +9,8 @@ namespace tessera::engine {
 namespace {
 
 void write_decoder_hparams(const ModelShape& s, gguf::Writer& w) {
+  write_common_hparams(s, w);
   const std::string a = s.arch + ".";
-  w.set_u32(a + "vocab_size", static_cast<uint32_t>(s.n_vocab));
-  w.set_u32(a + "context_length", static_cast<uint32_t>(s.n_ctx));
-  w.set_u32(a + "embedding_length", static_cast<uint32_t>(s.n_embd));
-  w.set_u32(a + "block_count", static_cast<uint32_t>(s.n_layer));
-  w.set_u32(a + "feed_forward_length", static_cast<uint32_t>(s.n_ff));
-  w.set_u32(a + "attention.head_count", static_cast<uint32_t>(s.n_head));
   w.set_u32(a + "attention.head_count_kv", static_cast<uint32_t>(s.n_head_kv));
   w.set_f32(a + "rope.freq_base", static_cast<float>(s.rope_freq_base));
   w.set_u32(a + "rope.dimension_count", static_cast<uint32_t>(s.n_embd / s.n_head));

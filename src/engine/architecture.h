@@ -72,6 +72,10 @@ struct ArchSpec {
 const ArchSpec* find_architecture(std::string_view name);
 std::span<const ArchSpec* const> architectures();
 
+// Writes the keys every architecture shares: <arch>.vocab_size, context_length,
+// embedding_length, block_count, feed_forward_length, attention.head_count.
+void write_common_hparams(const ModelShape& shape, gguf::Writer& w);
+
 // Per-architecture definitions (arch_*.cpp).
 const ArchSpec& llama_architecture();
 const ArchSpec& qwen2_architecture();

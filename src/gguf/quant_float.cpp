@@ -16,19 +16,12 @@ void quantize_f32(const float* in, void* blocks, int64_t n) {
 
 void dequantize_f16(const void* blocks, float* out, int64_t n) {
   const auto* p = static_cast<const uint8_t*>(blocks);
-  for (int64_t i = 0; i < n; ++i) {
-    uint16_t h;
-    std::memcpy(&h, p + 2 * i, 2);
-    out[i] = f16_to_f32(h);
-  }
+  for (int64_t i = 0; i < n; ++i) out[i] = load_f16(p + 2 * i);
 }
 
 void quantize_f16(const float* in, void* blocks, int64_t n) {
   auto* p = static_cast<uint8_t*>(blocks);
-  for (int64_t i = 0; i < n; ++i) {
-    const uint16_t h = f32_to_f16(in[i]);
-    std::memcpy(p + 2 * i, &h, 2);
-  }
+  for (int64_t i = 0; i < n; ++i) store_f16(p + 2 * i, in[i]);
 }
 
 void dequantize_bf16(const void* blocks, float* out, int64_t n) {

@@ -38,20 +38,12 @@ namespace q8k {
 constexpr size_t d = 0, qs = 4, bsums = 260, bytes = 292;
 }
 
-float load_f16(const uint8_t* p) {
-  uint16_t h;
-  std::memcpy(&h, p, 2);
-  return f16_to_f32(h);
-}
 
-void store_f16(uint8_t* p, float v) {
-  const uint16_t h = f32_to_f16(v);
-  std::memcpy(p, &h, 2);
-}
-
-// Nearest integer (ties to even) clamped to [lo, hi]; NaN gives lo, never undefined behaviour.
+// Nearest integer (ties to even) clamped to [lo, hi]. NaN counts as 0, so garbage input gives
+// garbage codes but never undefined behaviour.
 int round_clamped(float t, int lo, int hi) {
-  if (!(t > static_cast<float>(lo))) return lo;
+  if (std::isnan(t)) return std::clamp(0, lo, hi);
+  if (t <= static_cast<float>(lo)) return lo;
   if (t >= static_cast<float>(hi)) return hi;
   return static_cast<int>(std::nearbyint(t));
 }

@@ -20,16 +20,6 @@ constexpr size_t kQ5_0Bytes = 22;  // d, qh[4], qs[16]
 constexpr size_t kQ5_1Bytes = 24;  // d, m, qh[4], qs[16]
 constexpr size_t kQ8_0Bytes = 34;  // d, qs[32]
 
-float load_f16(const uint8_t* p) {
-  uint16_t h;
-  std::memcpy(&h, p, 2);
-  return f16_to_f32(h);
-}
-
-void store_f16(uint8_t* p, float v) {
-  const uint16_t h = f32_to_f16(v);
-  std::memcpy(p, &h, 2);
-}
 
 uint32_t load_u32(const uint8_t* p) {
   uint32_t v;

@@ -69,6 +69,18 @@ inline uint16_t f32_to_bf16(float f) {
   return static_cast<uint16_t>(rounded >> 16);
 }
 
+// Reads / writes an f16 stored at any (possibly unaligned) address.
+inline float load_f16(const void* p) {
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  return f16_to_f32(h);
+}
+
+inline void store_f16(void* p, float v) {
+  const uint16_t h = f32_to_f16(v);
+  std::memcpy(p, &h, 2);
+}
+
 // Round-trips a float through f16 (what a kernel sees after storing to f16).
 inline float round_to_f16(float f) { return f16_to_f32(f32_to_f16(f)); }
 
