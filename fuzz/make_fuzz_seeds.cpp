@@ -72,9 +72,8 @@ int main(int argc, char** argv) {
   all.set_string("t.str", "hello");
   all.set_string_array("t.strs", {"a", "bc", ""});
   all.set_i32_array("t.i32s", {1, 2, 3});
-  all.set(std::string_view("t.nested"),
-          gguf::MetaValue::nested_array(gguf::MetaType::array, {}));
-  const T types[] = {T::F32, T::F16, T::BF16, T::Q8_0, T::Q4_0, T::Q4_1, T::Q5_0,
+  all.set(std::string_view("t.nested"), gguf::MetaValue::nested_array(gguf::MetaType::array, {}));
+  const T types[] = {T::F32,  T::F16,  T::BF16, T::Q8_0, T::Q4_0, T::Q4_1, T::Q5_0,
                      T::Q5_1, T::Q2_K, T::Q3_K, T::Q4_K, T::Q5_K, T::Q6_K};
   std::vector<std::vector<uint8_t>> data;
   for (T t : types) data.push_back(zeros_of(t, 256));

@@ -9,6 +9,7 @@ packages=(
   libcli11-dev                                    # command line of the tessera binary
   nlohmann-json3-dev                              # JSON output (and later the HTTP API)
   clang libclang-rt-14-dev                        # libFuzzer targets (clang's -fsanitize=fuzzer)
+  clang-format                                    # the code format check in scripts/test.sh
   python3                                         # shared/tools: reference GGUF writer for tests
 )
 

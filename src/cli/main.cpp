@@ -13,12 +13,18 @@ namespace {
 // Exit codes, one per error kind (docs/cli.md). 0 = success.
 int exit_code(ErrorCode code) {
   switch (code) {
-    case ErrorCode::invalid_argument: return 2;
-    case ErrorCode::not_found: return 3;
-    case ErrorCode::io_error: return 4;
-    case ErrorCode::malformed: return 5;
-    case ErrorCode::unsupported: return 6;
-    case ErrorCode::out_of_range: return 7;
+    case ErrorCode::invalid_argument:
+      return 2;
+    case ErrorCode::not_found:
+      return 3;
+    case ErrorCode::io_error:
+      return 4;
+    case ErrorCode::malformed:
+      return 5;
+    case ErrorCode::unsupported:
+      return 6;
+    case ErrorCode::out_of_range:
+      return 7;
   }
   return 1;
 }
@@ -79,4 +85,6 @@ int run(int argc, char** argv) {
 
 }  // namespace tessera::cli
 
-int main(int argc, char** argv) { return tessera::cli::run(argc, argv); }
+int main(int argc, char** argv) {
+  return tessera::cli::run(argc, argv);
+}

@@ -28,20 +28,25 @@ const char* kind_name(engine::ModelKind k) {
   return k == engine::ModelKind::encoder ? "encoder" : "decoder";
 }
 
-json nullable(int64_t v) { return v > 0 ? json(v) : json(nullptr); }
+json nullable(int64_t v) {
+  return v > 0 ? json(v) : json(nullptr);
+}
 
 json to_json(const engine::ModelInfo& m, const engine::MemoryEstimate& e,
              const std::string& kv_type) {
   json types = json::array();
   for (const auto& t : m.type_mix) {
-    types.push_back({{"type", t.type}, {"tensors", t.tensors}, {"elements", t.elements},
-                     {"bytes", t.bytes}});
+    types.push_back(
+        {{"type", t.type}, {"tensors", t.tensors}, {"elements", t.elements}, {"bytes", t.bytes}});
   }
   const auto& tok = m.tokenizer;
   return {
       {"schema", "tessera.model-info.v1"},
-      {"file", {{"path", m.path}, {"size_bytes", m.file_size}, {"gguf_version", m.gguf_version},
-                {"metadata_keys", m.n_metadata}}},
+      {"file",
+       {{"path", m.path},
+        {"size_bytes", m.file_size},
+        {"gguf_version", m.gguf_version},
+        {"metadata_keys", m.n_metadata}}},
       {"model",
        {{"architecture", m.arch},
         {"name", m.name.empty() ? json(nullptr) : json(m.name)},
@@ -83,7 +88,9 @@ json to_json(const engine::ModelInfo& m, const engine::MemoryEstimate& e,
   };
 }
 
-std::string or_dash(int64_t v) { return v > 0 ? std::to_string(v) : "-"; }
+std::string or_dash(int64_t v) {
+  return v > 0 ? std::to_string(v) : "-";
+}
 
 void print_text(const engine::ModelInfo& m, const engine::MemoryEstimate& e,
                 const std::string& kv_type) {

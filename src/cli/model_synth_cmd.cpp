@@ -65,9 +65,8 @@ Status run_synth(SynthArgs& a) {
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const auto& s = report->shape;
-  std::printf("wrote %s: %s %s, %s parameters, %llu tensors, %s, in %.1f s\n",
-              o.out_path.c_str(), s.arch.c_str(), o.shape.c_str(),
-              human_count(report->n_params).c_str(),
+  std::printf("wrote %s: %s %s, %s parameters, %llu tensors, %s, in %.1f s\n", o.out_path.c_str(),
+              s.arch.c_str(), o.shape.c_str(), human_count(report->n_params).c_str(),
               static_cast<unsigned long long>(report->n_tensors),
               human_bytes(report->file_bytes).c_str(), secs);
   if (report->fallback_tensors > 0) {

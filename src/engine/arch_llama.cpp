@@ -24,7 +24,9 @@ std::vector<TensorPlan> decoder_plan(const ModelShape& s, bool qkv_bias) {
   const TensorInit emb{0.0, 2.0 / std::sqrt(static_cast<double>(E))};
   const TensorInit norm{1.0, 0.1};
   const TensorInit bias{0.0, 0.1};
-  auto lin = [](int64_t n_in) { return TensorInit{0.0, 1.0 / std::sqrt(static_cast<double>(n_in))}; };
+  auto lin = [](int64_t n_in) {
+    return TensorInit{0.0, 1.0 / std::sqrt(static_cast<double>(n_in))};
+  };
 
   std::vector<TensorPlan> p;
   p.push_back({"token_embd.weight", {E, s.n_vocab}, emb});
@@ -50,8 +52,12 @@ std::vector<TensorPlan> decoder_plan(const ModelShape& s, bool qkv_bias) {
   return p;
 }
 
-std::vector<TensorPlan> llama_plan(const ModelShape& s) { return decoder_plan(s, false); }
-std::vector<TensorPlan> qwen2_plan(const ModelShape& s) { return decoder_plan(s, true); }
+std::vector<TensorPlan> llama_plan(const ModelShape& s) {
+  return decoder_plan(s, false);
+}
+std::vector<TensorPlan> qwen2_plan(const ModelShape& s) {
+  return decoder_plan(s, true);
+}
 
 }  // namespace
 

@@ -26,7 +26,9 @@ void write_common_hparams(const ModelShape& s, gguf::Writer& w) {
   w.set_u32(a + "attention.head_count", static_cast<uint32_t>(s.n_head));
 }
 
-std::span<const ArchSpec* const> architectures() { return table(); }
+std::span<const ArchSpec* const> architectures() {
+  return table();
+}
 
 const ArchSpec* find_architecture(std::string_view name) {
   for (const ArchSpec* a : table()) {

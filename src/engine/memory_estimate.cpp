@@ -8,7 +8,9 @@ namespace {
 
 __extension__ typedef unsigned __int128 u128;
 
-Error bad(const std::string& what) { return make_error(ErrorCode::invalid_argument, what); }
+Error bad(const std::string& what) {
+  return make_error(ErrorCode::invalid_argument, what);
+}
 
 Result<uint64_t> kv_cache_bytes(const ModelInfo& m, int64_t cells, gguf::TensorType kv_type) {
   const gguf::TensorTypeInfo* info = gguf::tensor_type_info(kv_type);
@@ -38,8 +40,8 @@ uint64_t compute_bytes(const ModelInfo& m, int64_t n_ctx, int64_t n_parallel, in
     scores = static_cast<u128>(m.n_head) * ubatch * ubatch;  // every token sees the batch
     outputs = static_cast<u128>(m.n_embd) * ubatch;          // pooled or per-token states
   } else {
-    scores = static_cast<u128>(m.n_head) * ubatch * n_ctx;   // one sequence's whole context
-    outputs = static_cast<u128>(m.n_vocab) * n_parallel;     // one logits row per sequence
+    scores = static_cast<u128>(m.n_head) * ubatch * n_ctx;  // one sequence's whole context
+    outputs = static_cast<u128>(m.n_vocab) * n_parallel;    // one logits row per sequence
   }
   const u128 bytes = 4 * (activations + scores + outputs);
   return bytes > std::numeric_limits<int64_t>::max() ? std::numeric_limits<int64_t>::max()
@@ -54,9 +56,9 @@ Result<MemoryEstimate> estimate_memory(const ModelInfo& m, const MemoryOptions& 
   if (o.n_parallel < 1) {
     return bad("parallel sequences must be at least 1, got " + std::to_string(o.n_parallel));
   }
-  e.n_ctx = o.n_ctx > 0 ? o.n_ctx
-                        : (m.n_ctx_train > 0 ? std::min(m.n_ctx_train, kDefaultContext)
-                                             : kDefaultContext);
+  e.n_ctx = o.n_ctx > 0
+                ? o.n_ctx
+                : (m.n_ctx_train > 0 ? std::min(m.n_ctx_train, kDefaultContext) : kDefaultContext);
   e.n_parallel = o.n_parallel;
   if (static_cast<u128>(e.n_ctx) * static_cast<u128>(e.n_parallel) > (u128{1} << 32)) {
     return bad("context x parallel sequences = " + std::to_string(e.n_ctx) + " x " +

@@ -18,7 +18,7 @@
 namespace tessera::engine {
 
 inline constexpr int64_t kDefaultContext = 4096;  // when the caller names none
-inline constexpr int64_t kMicroBatch = 512;        // tokens per forward pass at most
+inline constexpr int64_t kMicroBatch = 512;       // tokens per forward pass at most
 
 struct MemoryOptions {
   int64_t n_ctx = 0;       // tokens per sequence; 0 = min(training context, kDefaultContext)
@@ -27,13 +27,13 @@ struct MemoryOptions {
 };
 
 struct MemoryEstimate {
-  int64_t n_ctx = 0;       // the context used (after defaulting)
+  int64_t n_ctx = 0;  // the context used (after defaulting)
   int64_t n_parallel = 0;
-  int64_t kv_cells = 0;    // n_ctx * n_parallel (0 for encoders)
+  int64_t kv_cells = 0;  // n_ctx * n_parallel (0 for encoders)
   int64_t micro_batch = 0;
-  uint64_t weights = 0;    // bytes of all tensors, as stored in the file
-  uint64_t kv_cache = 0;   // exact, see above
-  uint64_t compute = 0;    // estimate
+  uint64_t weights = 0;   // bytes of all tensors, as stored in the file
+  uint64_t kv_cache = 0;  // exact, see above
+  uint64_t compute = 0;   // estimate
   uint64_t total = 0;
 };
 

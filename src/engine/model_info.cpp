@@ -10,12 +10,12 @@ namespace {
 
 // llama.cpp's llama_ftype values, the names its tools print for general.file_type.
 constexpr std::array<std::pair<uint64_t, std::string_view>, 34> kFileTypes = {{
-    {0, "F32"},      {1, "F16"},      {2, "Q4_0"},     {3, "Q4_1"},    {7, "Q8_0"},
-    {8, "Q5_0"},     {9, "Q5_1"},     {10, "Q2_K"},    {11, "Q3_K_S"}, {12, "Q3_K_M"},
-    {13, "Q3_K_L"},  {14, "Q4_K_S"},  {15, "Q4_K_M"},  {16, "Q5_K_S"}, {17, "Q5_K_M"},
-    {18, "Q6_K"},    {19, "IQ2_XXS"}, {20, "IQ2_XS"},  {21, "Q2_K_S"}, {22, "IQ3_XS"},
-    {23, "IQ3_XXS"}, {24, "IQ1_S"},   {25, "IQ4_NL"},  {26, "IQ3_S"},  {27, "IQ3_M"},
-    {28, "IQ2_S"},   {29, "IQ2_M"},   {30, "IQ4_XS"},  {31, "IQ1_M"},  {32, "BF16"},
+    {0, "F32"},      {1, "F16"},      {2, "Q4_0"},       {3, "Q4_1"},          {7, "Q8_0"},
+    {8, "Q5_0"},     {9, "Q5_1"},     {10, "Q2_K"},      {11, "Q3_K_S"},       {12, "Q3_K_M"},
+    {13, "Q3_K_L"},  {14, "Q4_K_S"},  {15, "Q4_K_M"},    {16, "Q5_K_S"},       {17, "Q5_K_M"},
+    {18, "Q6_K"},    {19, "IQ2_XXS"}, {20, "IQ2_XS"},    {21, "Q2_K_S"},       {22, "IQ3_XS"},
+    {23, "IQ3_XXS"}, {24, "IQ1_S"},   {25, "IQ4_NL"},    {26, "IQ3_S"},        {27, "IQ3_M"},
+    {28, "IQ2_S"},   {29, "IQ2_M"},   {30, "IQ4_XS"},    {31, "IQ1_M"},        {32, "BF16"},
     {36, "TQ1_0"},   {37, "TQ2_0"},   {38, "MXFP4_MOE"}, {4, "Q4_1_SOME_F16"},
 }};
 
@@ -49,10 +49,10 @@ Result<std::vector<int64_t>> per_layer(const gguf::GgufFile& f, const std::strin
     return std::vector<int64_t>(static_cast<size_t>(n_layer), *one);
   }
   if (v->array_size() != static_cast<uint64_t>(n_layer)) {
-    return make_error(ErrorCode::malformed,
-                      f.name() + ": metadata key '" + key + "' has " +
-                          std::to_string(v->array_size()) + " entries, expected one per layer (" +
-                          std::to_string(n_layer) + ")");
+    return make_error(ErrorCode::malformed, f.name() + ": metadata key '" + key + "' has " +
+                                                std::to_string(v->array_size()) +
+                                                " entries, expected one per layer (" +
+                                                std::to_string(n_layer) + ")");
   }
   std::vector<int64_t> out;
   for (uint64_t i = 0; i < v->array_size(); ++i) {
@@ -148,8 +148,9 @@ Result<ModelInfo> read_model_info(const gguf::GgufFile& f) {
   m.n_metadata = f.metadata().size();
   if (f.find("general.architecture") == nullptr) {
     return make_error(ErrorCode::malformed,
-                      f.name() + ": metadata key 'general.architecture' is missing; this GGUF "
-                                 "file does not describe a model");
+                      f.name() +
+                          ": metadata key 'general.architecture' is missing; this GGUF "
+                          "file does not describe a model");
   }
   auto arch = f.get_string("general.architecture");
   if (!arch.ok()) return arch.error();

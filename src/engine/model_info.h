@@ -18,12 +18,12 @@
 namespace tessera::engine {
 
 struct TokenizerInfo {
-  std::string model;       // tokenizer.ggml.model: "llama", "gpt2", "bert", ... ("" if none)
-  std::string kind;        // "SentencePiece", "byte-level BPE", "WordPiece", ... ("none")
-  std::string pre;         // tokenizer.ggml.pre ("" if absent)
-  uint64_t n_tokens = 0;   // entries of tokenizer.ggml.tokens
-  uint64_t n_merges = 0;   // entries of tokenizer.ggml.merges (BPE)
-  int64_t bos = -1;        // special token ids; -1 when the file names none
+  std::string model;      // tokenizer.ggml.model: "llama", "gpt2", "bert", ... ("" if none)
+  std::string kind;       // "SentencePiece", "byte-level BPE", "WordPiece", ... ("none")
+  std::string pre;        // tokenizer.ggml.pre ("" if absent)
+  uint64_t n_tokens = 0;  // entries of tokenizer.ggml.tokens
+  uint64_t n_merges = 0;  // entries of tokenizer.ggml.merges (BPE)
+  int64_t bos = -1;       // special token ids; -1 when the file names none
   int64_t eos = -1;
   bool has_chat_template = false;  // tokenizer.chat_template
 };
@@ -42,12 +42,12 @@ struct ModelInfo {
   uint32_t gguf_version = 0;
   uint64_t n_metadata = 0;
   // the model
-  std::string arch;          // general.architecture
-  std::string name;          // general.name ("" if absent)
-  std::string file_type;     // general.file_type as llama.cpp names it ("Q4_K_M"), or ""
-  bool known_arch = false;   // in Tessera's architecture table
+  std::string arch;         // general.architecture
+  std::string name;         // general.name ("" if absent)
+  std::string file_type;    // general.file_type as llama.cpp names it ("Q4_K_M"), or ""
+  bool known_arch = false;  // in Tessera's architecture table
   ModelKind kind = ModelKind::decoder;
-  bool vocab_only = false;   // no tensors: a tokenizer-only file
+  bool vocab_only = false;  // no tensors: a tokenizer-only file
   // shape; 0 when the file does not say. Per-layer values (some files store arrays) are
   // reported as their maximum here and kept per layer below.
   int64_t n_ctx_train = 0;
@@ -56,15 +56,15 @@ struct ModelInfo {
   int64_t n_ff = 0;
   int64_t n_head = 0;
   int64_t n_head_kv = 0;
-  int64_t head_dim_k = 0;    // attention.key_length, else n_embd / n_head
-  int64_t head_dim_v = 0;    // attention.value_length, else n_embd / n_head
-  int64_t n_vocab = 0;       // tokens of the vocabulary (else <arch>.vocab_size)
-  double rope_freq_base = 0; // 0 when absent
+  int64_t head_dim_k = 0;                    // attention.key_length, else n_embd / n_head
+  int64_t head_dim_v = 0;                    // attention.value_length, else n_embd / n_head
+  int64_t n_vocab = 0;                       // tokens of the vocabulary (else <arch>.vocab_size)
+  double rope_freq_base = 0;                 // 0 when absent
   std::vector<int64_t> n_head_kv_per_layer;  // n_layer entries (empty when unknown)
   // tensors
   uint64_t n_tensors = 0;
-  uint64_t n_params = 0;       // sum of all tensors' element counts
-  uint64_t weight_bytes = 0;   // sum of all tensors' data bytes
+  uint64_t n_params = 0;                  // sum of all tensors' element counts
+  uint64_t weight_bytes = 0;              // sum of all tensors' data bytes
   std::vector<TensorTypeCount> type_mix;  // by descending bytes
   TokenizerInfo tokenizer;
 };

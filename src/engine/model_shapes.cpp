@@ -46,7 +46,9 @@ const std::array<ShapePreset, 7>& table() {
 
 }  // namespace
 
-std::span<const ShapePreset> shape_presets() { return table(); }
+std::span<const ShapePreset> shape_presets() {
+  return table();
+}
 
 const ShapePreset* find_shape(std::string_view name) {
   for (const auto& s : table()) {

@@ -1,7 +1,7 @@
 #include "engine/model_synth.h"
 
-#include <map>
 #include <cstring>
+#include <map>
 #include <vector>
 
 #include "gguf/reader.h"
@@ -14,23 +14,37 @@ namespace {
 
 using gguf::TensorType;
 
-Error bad(const std::string& what) { return make_error(ErrorCode::invalid_argument, what); }
+Error bad(const std::string& what) {
+  return make_error(ErrorCode::invalid_argument, what);
+}
 
 // general.file_type for a model whose matrices are mostly `t` (llama.cpp's llama_ftype).
 uint32_t file_type_of(TensorType t) {
   switch (t) {
-    case TensorType::F32: return 0;
-    case TensorType::F16: return 1;
-    case TensorType::Q4_0: return 2;
-    case TensorType::Q4_1: return 3;
-    case TensorType::Q8_0: return 7;
-    case TensorType::Q5_0: return 8;
-    case TensorType::Q5_1: return 9;
-    case TensorType::Q4_K: return 14;  // Q4_K_S: all matrices Q4_K
-    case TensorType::Q5_K: return 16;  // Q5_K_S
-    case TensorType::Q6_K: return 18;
-    case TensorType::BF16: return 32;
-    default: return 0;
+    case TensorType::F32:
+      return 0;
+    case TensorType::F16:
+      return 1;
+    case TensorType::Q4_0:
+      return 2;
+    case TensorType::Q4_1:
+      return 3;
+    case TensorType::Q8_0:
+      return 7;
+    case TensorType::Q5_0:
+      return 8;
+    case TensorType::Q5_1:
+      return 9;
+    case TensorType::Q4_K:
+      return 14;  // Q4_K_S: all matrices Q4_K
+    case TensorType::Q5_K:
+      return 16;  // Q5_K_S
+    case TensorType::Q6_K:
+      return 18;
+    case TensorType::BF16:
+      return 32;
+    default:
+      return 0;
   }
 }
 
@@ -38,17 +52,19 @@ Result<ModelShape> resolve_shape(const SynthOptions& o, const ArchSpec** spec_ou
   const ShapePreset* preset = find_shape(o.shape);
   if (preset == nullptr) {
     std::string names;
-    for (const auto& s : shape_presets()) names += (names.empty() ? "" : ", ") + std::string(s.name);
+    for (const auto& s : shape_presets())
+      names += (names.empty() ? "" : ", ") + std::string(s.name);
     return bad("unknown shape '" + o.shape + "'; known shapes: " + names);
   }
   std::string arch = o.arch.empty() ? std::string(preset->arch) : o.arch;
   if (arch.empty()) {
-    return bad("shape '" + o.shape + "' is a generic test shape: name the architecture with "
+    return bad("shape '" + o.shape +
+               "' is a generic test shape: name the architecture with "
                "--arch (llama, qwen2 or bert)");
   }
   if (!preset->arch.empty() && arch != preset->arch) {
-    return bad("shape '" + o.shape + "' is a " + std::string(preset->arch) +
-               " model; --arch " + arch + " does not match (omit --arch)");
+    return bad("shape '" + o.shape + "' is a " + std::string(preset->arch) + " model; --arch " +
+               arch + " does not match (omit --arch)");
   }
   const ArchSpec* spec = find_architecture(arch);
   if (spec == nullptr) return bad("unknown architecture '" + arch + "'; known: llama, qwen2, bert");
@@ -63,7 +79,8 @@ Result<ModelShape> resolve_shape(const SynthOptions& o, const ArchSpec** spec_ou
 // (seed, name, r), so the bytes do not depend on the number of threads.
 class WeightFiller {
  public:
-  WeightFiller(uint64_t seed, bool pool, int threads) : seed_(seed), pool_(pool), threads_(threads) {}
+  WeightFiller(uint64_t seed, bool pool, int threads)
+      : seed_(seed), pool_(pool), threads_(threads) {}
 
   Status fill(const TensorPlan& t, TensorType type, std::span<uint8_t> out) {
     const gguf::TensorTypeInfo& info = *gguf::tensor_type_info(type);
@@ -127,10 +144,14 @@ TensorType synth_matrix_type(TensorType wanted, int64_t row) {
   const gguf::TensorTypeInfo* info = gguf::tensor_type_info(wanted);
   if (row % info->block_size == 0) return wanted;
   switch (wanted) {
-    case TensorType::Q4_K: return synth_matrix_type(TensorType::Q5_0, row);
-    case TensorType::Q5_K: return synth_matrix_type(TensorType::Q5_1, row);
-    case TensorType::Q6_K: return synth_matrix_type(TensorType::Q8_0, row);
-    default: return TensorType::F16;
+    case TensorType::Q4_K:
+      return synth_matrix_type(TensorType::Q5_0, row);
+    case TensorType::Q5_K:
+      return synth_matrix_type(TensorType::Q5_1, row);
+    case TensorType::Q6_K:
+      return synth_matrix_type(TensorType::Q8_0, row);
+    default:
+      return TensorType::F16;
   }
 }
 
@@ -147,8 +168,9 @@ Result<SynthReport> synthesize_model(const SynthOptions& o) {
   if (!vocab.ok()) return vocab.error();
   auto tokens = vocab->get_array("tokenizer.ggml.tokens");
   if (!tokens.ok()) {
-    return bad(o.vocab_path + ": no tokenizer.ggml.tokens array; --vocab needs a GGUF file "
-                              "with a tokenizer (a model or a vocab-only file)");
+    return bad(o.vocab_path +
+               ": no tokenizer.ggml.tokens array; --vocab needs a GGUF file "
+               "with a tokenizer (a model or a vocab-only file)");
   }
   ModelShape& s = *shape;
   s.n_vocab = static_cast<int64_t>((*tokens)->array_size());
@@ -187,12 +209,13 @@ Result<SynthReport> synthesize_model(const SynthOptions& o) {
     for (int64_t d : t.ne) n *= static_cast<uint64_t>(d);
     report.n_params += n;
     // The producers run inside w.write() below, while these locals are alive.
-    TESSERA_TRY(w.add_tensor(t.name, tt, t.ne, [&, tp = &t, ty = tt](std::span<uint8_t> out) -> Status {
-      TESSERA_TRY(filler.fill(*tp, ty, out));
-      written += out.size();
-      if (o.progress) o.progress(tp->name, written, total);
-      return {};
-    }));
+    TESSERA_TRY(
+        w.add_tensor(t.name, tt, t.ne, [&, tp = &t, ty = tt](std::span<uint8_t> out) -> Status {
+          TESSERA_TRY(filler.fill(*tp, ty, out));
+          written += out.size();
+          if (o.progress) o.progress(tp->name, written, total);
+          return {};
+        }));
   }
   report.n_tensors = tensors.size();
   report.file_bytes = w.file_size();

@@ -28,12 +28,12 @@ std::span<const ShapePreset> shape_presets();
 const ShapePreset* find_shape(std::string_view name);
 
 struct SynthOptions {
-  std::string arch;        // "" = the shape's own architecture (required for generic shapes)
-  std::string shape;       // a ShapePreset name
+  std::string arch;   // "" = the shape's own architecture (required for generic shapes)
+  std::string shape;  // a ShapePreset name
   gguf::TensorType type = gguf::TensorType::F16;  // type of the weight matrices
-  std::string vocab_path;  // GGUF file whose tokenizer.* keys are copied
+  std::string vocab_path;                         // GGUF file whose tokenizer.* keys are copied
   std::string out_path;
-  std::string name;        // general.name; "" = the shape's name
+  std::string name;  // general.name; "" = the shape's name
   uint64_t seed = 1234;
   bool pool_fill = false;  // tile a pool of random blocks: fast, timing-only weights
   int threads = 0;         // 0 = one per core

@@ -23,10 +23,18 @@ std::string quote(std::string_view s, size_t max_chars) {
       break;
     }
     switch (c) {
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           out += "\\x";
@@ -50,19 +58,32 @@ std::string number_text(double v) {
 
 const char* meta_type_name(MetaType t) {
   switch (t) {
-    case MetaType::u8: return "u8";
-    case MetaType::i8: return "i8";
-    case MetaType::u16: return "u16";
-    case MetaType::i16: return "i16";
-    case MetaType::u32: return "u32";
-    case MetaType::i32: return "i32";
-    case MetaType::f32: return "f32";
-    case MetaType::boolean: return "bool";
-    case MetaType::string: return "string";
-    case MetaType::array: return "array";
-    case MetaType::u64: return "u64";
-    case MetaType::i64: return "i64";
-    case MetaType::f64: return "f64";
+    case MetaType::u8:
+      return "u8";
+    case MetaType::i8:
+      return "i8";
+    case MetaType::u16:
+      return "u16";
+    case MetaType::i16:
+      return "i16";
+    case MetaType::u32:
+      return "u32";
+    case MetaType::i32:
+      return "i32";
+    case MetaType::f32:
+      return "f32";
+    case MetaType::boolean:
+      return "bool";
+    case MetaType::string:
+      return "string";
+    case MetaType::array:
+      return "array";
+    case MetaType::u64:
+      return "u64";
+    case MetaType::i64:
+      return "i64";
+    case MetaType::f64:
+      return "f64";
   }
   return nullptr;
 }
@@ -71,22 +92,29 @@ uint32_t meta_scalar_size(MetaType t) {
   switch (t) {
     case MetaType::u8:
     case MetaType::i8:
-    case MetaType::boolean: return 1;
+    case MetaType::boolean:
+      return 1;
     case MetaType::u16:
-    case MetaType::i16: return 2;
+    case MetaType::i16:
+      return 2;
     case MetaType::u32:
     case MetaType::i32:
-    case MetaType::f32: return 4;
+    case MetaType::f32:
+      return 4;
     case MetaType::u64:
     case MetaType::i64:
-    case MetaType::f64: return 8;
+    case MetaType::f64:
+      return 8;
     case MetaType::string:
-    case MetaType::array: return 0;
+    case MetaType::array:
+      return 0;
   }
   return 0;
 }
 
-bool meta_type_valid(uint32_t id) { return id <= static_cast<uint32_t>(MetaType::f64); }
+bool meta_type_valid(uint32_t id) {
+  return id <= static_cast<uint32_t>(MetaType::f64);
+}
 
 MetaValue MetaValue::scalar(MetaType type, const uint8_t* raw) {
   MetaValue v;
@@ -138,20 +166,29 @@ bool MetaValue::is_integer() const {
     case MetaType::u32:
     case MetaType::i32:
     case MetaType::u64:
-    case MetaType::i64: return true;
-    default: return false;
+    case MetaType::i64:
+      return true;
+    default:
+      return false;
   }
 }
 
 std::optional<int64_t> MetaValue::as_int() const {
   switch (type_) {
-    case MetaType::u8: return load<uint8_t>(raw_);
-    case MetaType::i8: return load<int8_t>(raw_);
-    case MetaType::u16: return load<uint16_t>(raw_);
-    case MetaType::i16: return load<int16_t>(raw_);
-    case MetaType::u32: return load<uint32_t>(raw_);
-    case MetaType::i32: return load<int32_t>(raw_);
-    case MetaType::i64: return load<int64_t>(raw_);
+    case MetaType::u8:
+      return load<uint8_t>(raw_);
+    case MetaType::i8:
+      return load<int8_t>(raw_);
+    case MetaType::u16:
+      return load<uint16_t>(raw_);
+    case MetaType::i16:
+      return load<int16_t>(raw_);
+    case MetaType::u32:
+      return load<uint32_t>(raw_);
+    case MetaType::i32:
+      return load<int32_t>(raw_);
+    case MetaType::i64:
+      return load<int64_t>(raw_);
     case MetaType::u64: {
       const uint64_t u = load<uint64_t>(raw_);
       if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return std::nullopt;
@@ -164,7 +201,8 @@ std::optional<int64_t> MetaValue::as_int() const {
       if (!std::isfinite(d) || d != std::floor(d) || std::fabs(d) > 9.0e15) return std::nullopt;
       return static_cast<int64_t>(d);
     }
-    default: return std::nullopt;
+    default:
+      return std::nullopt;
   }
 }
 
@@ -201,14 +239,17 @@ MetaValue MetaValue::array_item(uint64_t i) const {
 
 std::string MetaValue::to_display(size_t max_items, size_t max_chars) const {
   switch (type_) {
-    case MetaType::string: return quote(str_, max_chars);
-    case MetaType::boolean: return *as_bool() ? "true" : "false";
+    case MetaType::string:
+      return quote(str_, max_chars);
+    case MetaType::boolean:
+      return *as_bool() ? "true" : "false";
     case MetaType::f32:
-    case MetaType::f64: return number_text(*as_double());
-    case MetaType::u64: return std::to_string(load<uint64_t>(raw_));
+    case MetaType::f64:
+      return number_text(*as_double());
+    case MetaType::u64:
+      return std::to_string(load<uint64_t>(raw_));
     case MetaType::array: {
-      std::string out = std::string("[") + meta_type_name(elem_) + " x " +
-                        std::to_string(count_);
+      std::string out = std::string("[") + meta_type_name(elem_) + " x " + std::to_string(count_);
       for (uint64_t i = 0; i < count_ && i < max_items; ++i) {
         out += i == 0 ? ": " : ", ";
         out += array_item(i).to_display(max_items, max_chars);
@@ -216,7 +257,8 @@ std::string MetaValue::to_display(size_t max_items, size_t max_chars) const {
       if (count_ > max_items) out += ", ...";
       return out + "]";
     }
-    default: return std::to_string(*as_int());
+    default:
+      return std::to_string(*as_int());
   }
 }
 

@@ -15,8 +15,19 @@ namespace tessera::gguf {
 
 // Value type ids as stored in the file (gguf_type).
 enum class MetaType : uint32_t {
-  u8 = 0, i8 = 1, u16 = 2, i16 = 3, u32 = 4, i32 = 5, f32 = 6, boolean = 7,
-  string = 8, array = 9, u64 = 10, i64 = 11, f64 = 12,
+  u8 = 0,
+  i8 = 1,
+  u16 = 2,
+  i16 = 3,
+  u32 = 4,
+  i32 = 5,
+  f32 = 6,
+  boolean = 7,
+  string = 8,
+  array = 9,
+  u64 = 10,
+  i64 = 11,
+  f64 = 12,
 };
 
 // "u32", "string", "array" ...; nullptr for ids outside the format.
@@ -37,7 +48,7 @@ class MetaValue {
   MetaType type() const { return type_; }
   bool is_array() const { return type_ == MetaType::array; }
   bool is_string() const { return type_ == MetaType::string; }
-  bool is_integer() const;   // u8 .. i64 (not bool, not float)
+  bool is_integer() const;  // u8 .. i64 (not bool, not float)
   bool is_float() const { return type_ == MetaType::f32 || type_ == MetaType::f64; }
 
   // Scalar reads; nullopt when the type does not convert (a string asked as an integer, a
@@ -51,7 +62,7 @@ class MetaValue {
   // Arrays. Element i must be < array_size(); element accessors follow the scalar rules.
   MetaType array_type() const { return elem_; }
   uint64_t array_size() const { return count_; }
-  MetaValue array_item(uint64_t i) const;   // any element type, as a MetaValue
+  MetaValue array_item(uint64_t i) const;  // any element type, as a MetaValue
   const std::vector<std::string_view>& strings() const { return strings_; }  // string arrays
   const uint8_t* raw() const { return raw_; }  // scalar and scalar-array payload
 
@@ -61,10 +72,10 @@ class MetaValue {
 
  private:
   MetaType type_ = MetaType::u8;
-  MetaType elem_ = MetaType::u8;  // arrays: element type
-  uint64_t count_ = 0;            // arrays: element count
-  const uint8_t* raw_ = nullptr;  // scalars and scalar arrays
-  std::string_view str_;          // strings
+  MetaType elem_ = MetaType::u8;           // arrays: element type
+  uint64_t count_ = 0;                     // arrays: element count
+  const uint8_t* raw_ = nullptr;           // scalars and scalar arrays
+  std::string_view str_;                   // strings
   std::vector<std::string_view> strings_;  // string arrays
   std::vector<MetaValue> items_;           // arrays of arrays
 };

@@ -38,7 +38,6 @@ namespace q8k {
 constexpr size_t d = 0, qs = 4, bsums = 260, bytes = 292;
 }
 
-
 // Nearest integer (ties to even) clamped to [lo, hi]. NaN counts as 0, so garbage input gives
 // garbage codes but never undefined behaviour.
 int round_clamped(float t, int lo, int hi) {

@@ -20,7 +20,6 @@ constexpr size_t kQ5_0Bytes = 22;  // d, qh[4], qs[16]
 constexpr size_t kQ5_1Bytes = 24;  // d, m, qh[4], qs[16]
 constexpr size_t kQ8_0Bytes = 34;  // d, qs[32]
 
-
 uint32_t load_u32(const uint8_t* p) {
   uint32_t v;
   std::memcpy(&v, p, 4);

@@ -63,12 +63,14 @@ class Parser {
       if (f_.size_ >= 4) {
         std::string_view m(reinterpret_cast<const char*>(f_.base_), 4);
         if (m == "lmgg" || m == "fmgg" || m == "tjgg" || m == "algg") {
-          return fail(0, "this is a pre-GGUF (GGML/GGJT) model file; convert it to GGUF with "
-                         "a current converter", ErrorCode::unsupported);
+          return fail(0,
+                      "this is a pre-GGUF (GGML/GGJT) model file; convert it to GGUF with "
+                      "a current converter",
+                      ErrorCode::unsupported);
         }
         char hex[40];
-        std::snprintf(hex, sizeof hex, "found bytes %02x %02x %02x %02x", f_.base_[0],
-                      f_.base_[1], f_.base_[2], f_.base_[3]);
+        std::snprintf(hex, sizeof hex, "found bytes %02x %02x %02x %02x", f_.base_[0], f_.base_[1],
+                      f_.base_[2], f_.base_[3]);
         found = hex;
       }
       return fail(0, "expected the GGUF magic \"GGUF\" (47 47 55 46), " + found +
@@ -79,16 +81,22 @@ class Parser {
     if (!version.ok()) return version.error();
     const uint32_t v = *version;
     if (v == 0x02000000u || v == 0x03000000u) {
-      return fail(4, "this is a big-endian GGUF file; only little-endian files are supported "
-                     "(convert it on a little-endian machine)", ErrorCode::unsupported);
+      return fail(4,
+                  "this is a big-endian GGUF file; only little-endian files are supported "
+                  "(convert it on a little-endian machine)",
+                  ErrorCode::unsupported);
     }
     if (v == 1) {
-      return fail(4, "GGUF version 1 is not supported (this build reads versions 2 and 3); "
-                     "convert the model again with a current converter", ErrorCode::unsupported);
+      return fail(4,
+                  "GGUF version 1 is not supported (this build reads versions 2 and 3); "
+                  "convert the model again with a current converter",
+                  ErrorCode::unsupported);
     }
     if (v != 2 && v != 3) {
-      return fail(4, "unsupported GGUF version " + std::to_string(v) +
-                         " (this build reads versions 2 and 3)", ErrorCode::unsupported);
+      return fail(
+          4,
+          "unsupported GGUF version " + std::to_string(v) + " (this build reads versions 2 and 3)",
+          ErrorCode::unsupported);
     }
     f_.version_ = v;
     auto n_tensors = read<uint64_t>("the tensor count (u64)");
@@ -209,9 +217,10 @@ class Parser {
     const auto v = a->as_uint();
     if (a->type() != MetaType::u32 || !v || *v == 0 || (*v & (*v - 1)) != 0) {
       return make_error(ErrorCode::malformed,
-                        f_.name_ + ": metadata key 'general.alignment' must be a u32 power of "
-                                   "two, found " + std::string(meta_type_name(a->type())) + " " +
-                            a->to_display());
+                        f_.name_ +
+                            ": metadata key 'general.alignment' must be a u32 power of "
+                            "two, found " +
+                            std::string(meta_type_name(a->type())) + " " + a->to_display());
     }
     f_.alignment_ = static_cast<uint32_t>(*v);
     return {};
@@ -270,8 +279,9 @@ class Parser {
     if (!type_id.ok()) return type_id.error();
     const TensorTypeInfo* info = tensor_type_info(*type_id);
     if (info == nullptr) {
-      return fail(pos_ - 4, where + " has unknown tensor type " + std::to_string(*type_id) +
-                                "; the file may need a newer Tessera, or it is corrupt",
+      return fail(pos_ - 4,
+                  where + " has unknown tensor type " + std::to_string(*type_id) +
+                      "; the file may need a newer Tessera, or it is corrupt",
                   ErrorCode::unsupported);
     }
     t.type = info->type;
@@ -303,13 +313,12 @@ class Parser {
     by_offset.reserve(f_.tensors_.size());
     for (const auto& t : f_.tensors_) {
       if (t.offset > f_.size_ || t.n_bytes > f_.size_ || t.file_offset > f_.size_ - t.n_bytes) {
-        return make_error(
-            ErrorCode::malformed,
-            f_.name_ + ": tensor '" + std::string(t.name) + "' has its " +
-                std::to_string(t.n_bytes) + " bytes of data at byte " +
-                std::to_string(t.offset > f_.size_ ? t.offset : t.file_offset) +
-                ", past the end of the file (" + std::to_string(f_.size_) +
-                " bytes); the file is truncated (download or copy it again)");
+        return make_error(ErrorCode::malformed,
+                          f_.name_ + ": tensor '" + std::string(t.name) + "' has its " +
+                              std::to_string(t.n_bytes) + " bytes of data at byte " +
+                              std::to_string(t.offset > f_.size_ ? t.offset : t.file_offset) +
+                              ", past the end of the file (" + std::to_string(f_.size_) +
+                              " bytes); the file is truncated (download or copy it again)");
       }
       by_offset.push_back(&t);
     }
@@ -371,9 +380,9 @@ namespace {
 
 Error wrong_type(const std::string& file, std::string_view key, const MetaValue& v,
                  const char* expected) {
-  return make_error(ErrorCode::malformed, file + ": metadata key '" + std::string(key) +
-                                              "' is " + meta_type_name(v.type()) + " " +
-                                              v.to_display(4, 40) + ", expected " + expected);
+  return make_error(ErrorCode::malformed, file + ": metadata key '" + std::string(key) + "' is " +
+                                              meta_type_name(v.type()) + " " + v.to_display(4, 40) +
+                                              ", expected " + expected);
 }
 
 Error missing(const std::string& file, std::string_view key) {

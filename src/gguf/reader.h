@@ -25,10 +25,10 @@
 
 namespace tessera::gguf {
 
-inline constexpr uint32_t kMaxDims = 4;          // ggml tensors have at most 4 dimensions
-inline constexpr uint32_t kMaxNameBytes = 63;    // ggml's GGML_MAX_NAME - 1
+inline constexpr uint32_t kMaxDims = 4;        // ggml tensors have at most 4 dimensions
+inline constexpr uint32_t kMaxNameBytes = 63;  // ggml's GGML_MAX_NAME - 1
 inline constexpr uint32_t kDefaultAlignment = 32;
-inline constexpr uint32_t kMaxArrayDepth = 8;    // arrays of arrays nested deeper are refused
+inline constexpr uint32_t kMaxArrayDepth = 8;  // arrays of arrays nested deeper are refused
 
 struct TensorInfo {
   std::string_view name;

@@ -98,9 +98,8 @@ std::optional<uint64_t> row_bytes(const TensorTypeInfo& info, uint64_t n) {
 Status dequantize(TensorType type, const void* blocks, float* out, int64_t n) {
   const TensorTypeInfo* info = tensor_type_info(type);
   if (info == nullptr || info->dequantize == nullptr) {
-    return make_error(ErrorCode::unsupported,
-                      std::string("cannot convert tensor type ") +
-                          (info ? info->name : "unknown") + " to f32");
+    return make_error(ErrorCode::unsupported, std::string("cannot convert tensor type ") +
+                                                  (info ? info->name : "unknown") + " to f32");
   }
   TESSERA_TRY(check_count(*info, n));
   if (n > 0) info->dequantize(blocks, out, n);

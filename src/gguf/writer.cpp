@@ -9,11 +9,14 @@
 namespace tessera::gguf {
 namespace {
 
-uint64_t pad_to(uint64_t n, uint64_t a) { return (a - n % a) % a; }
+uint64_t pad_to(uint64_t n, uint64_t a) {
+  return (a - n % a) % a;
+}
 
 uint64_t value_size(const MetaValue& v) {
   switch (v.type()) {
-    case MetaType::string: return 8 + v.as_string()->size();
+    case MetaType::string:
+      return 8 + v.as_string()->size();
     case MetaType::array: {
       uint64_t n = 12;
       if (v.array_type() == MetaType::string) {
@@ -25,7 +28,8 @@ uint64_t value_size(const MetaValue& v) {
       }
       return n;
     }
-    default: return meta_scalar_size(v.type());
+    default:
+      return meta_scalar_size(v.type());
   }
 }
 
@@ -66,16 +70,36 @@ void Writer::set_scalar(std::string_view key, MetaType t, const void* p, size_t 
   set(key, MetaValue::scalar(t, keep_bytes(p, n)));
 }
 
-void Writer::set_u8(std::string_view key, uint8_t v) { set_scalar(key, MetaType::u8, &v, 1); }
-void Writer::set_i8(std::string_view key, int8_t v) { set_scalar(key, MetaType::i8, &v, 1); }
-void Writer::set_u16(std::string_view key, uint16_t v) { set_scalar(key, MetaType::u16, &v, 2); }
-void Writer::set_i16(std::string_view key, int16_t v) { set_scalar(key, MetaType::i16, &v, 2); }
-void Writer::set_u32(std::string_view key, uint32_t v) { set_scalar(key, MetaType::u32, &v, 4); }
-void Writer::set_i32(std::string_view key, int32_t v) { set_scalar(key, MetaType::i32, &v, 4); }
-void Writer::set_u64(std::string_view key, uint64_t v) { set_scalar(key, MetaType::u64, &v, 8); }
-void Writer::set_i64(std::string_view key, int64_t v) { set_scalar(key, MetaType::i64, &v, 8); }
-void Writer::set_f32(std::string_view key, float v) { set_scalar(key, MetaType::f32, &v, 4); }
-void Writer::set_f64(std::string_view key, double v) { set_scalar(key, MetaType::f64, &v, 8); }
+void Writer::set_u8(std::string_view key, uint8_t v) {
+  set_scalar(key, MetaType::u8, &v, 1);
+}
+void Writer::set_i8(std::string_view key, int8_t v) {
+  set_scalar(key, MetaType::i8, &v, 1);
+}
+void Writer::set_u16(std::string_view key, uint16_t v) {
+  set_scalar(key, MetaType::u16, &v, 2);
+}
+void Writer::set_i16(std::string_view key, int16_t v) {
+  set_scalar(key, MetaType::i16, &v, 2);
+}
+void Writer::set_u32(std::string_view key, uint32_t v) {
+  set_scalar(key, MetaType::u32, &v, 4);
+}
+void Writer::set_i32(std::string_view key, int32_t v) {
+  set_scalar(key, MetaType::i32, &v, 4);
+}
+void Writer::set_u64(std::string_view key, uint64_t v) {
+  set_scalar(key, MetaType::u64, &v, 8);
+}
+void Writer::set_i64(std::string_view key, int64_t v) {
+  set_scalar(key, MetaType::i64, &v, 8);
+}
+void Writer::set_f32(std::string_view key, float v) {
+  set_scalar(key, MetaType::f32, &v, 4);
+}
+void Writer::set_f64(std::string_view key, double v) {
+  set_scalar(key, MetaType::f64, &v, 8);
+}
 void Writer::set_bool(std::string_view key, bool v) {
   const uint8_t b = v ? 1 : 0;
   set_scalar(key, MetaType::boolean, &b, 1);
@@ -116,10 +140,10 @@ Status Writer::add_tensor(std::string_view name, TensorType type, const std::vec
     n *= static_cast<uint64_t>(d);
   }
   if (ne[0] % info->block_size != 0) {
-    return make_error(ErrorCode::invalid_argument,
-                      where + ": row length " + std::to_string(ne[0]) +
-                          " is not a multiple of the " + info->name + " block size " +
-                          std::to_string(info->block_size));
+    return make_error(ErrorCode::invalid_argument, where + ": row length " + std::to_string(ne[0]) +
+                                                       " is not a multiple of the " + info->name +
+                                                       " block size " +
+                                                       std::to_string(info->block_size));
   }
   for (const auto& t : tensors_) {
     if (t.name == name) return make_error(ErrorCode::invalid_argument, "duplicate " + where);
@@ -135,9 +159,9 @@ Status Writer::add_tensor(std::string_view name, TensorType type, const std::vec
   const std::string where = "tensor '" + std::string(name) + "'";
   return add_tensor(name, type, ne, [data, where](std::span<uint8_t> out) -> Status {
     if (out.size() != data.size()) {
-      return make_error(ErrorCode::invalid_argument,
-                        where + ": " + std::to_string(data.size()) + " bytes given, " +
-                            std::to_string(out.size()) + " expected");
+      return make_error(ErrorCode::invalid_argument, where + ": " + std::to_string(data.size()) +
+                                                         " bytes given, " +
+                                                         std::to_string(out.size()) + " expected");
     }
     if (!data.empty()) std::memcpy(out.data(), data.data(), data.size());
     return {};
@@ -172,7 +196,8 @@ class Encoder {
   }
   Status value(const MetaValue& v) {
     switch (v.type()) {
-      case MetaType::string: return str(*v.as_string());
+      case MetaType::string:
+        return str(*v.as_string());
       case MetaType::array: {
         TESSERA_TRY(u32(static_cast<uint32_t>(v.array_type())));
         TESSERA_TRY(u64(v.array_size()));
@@ -187,7 +212,8 @@ class Encoder {
         const size_t n = v.array_size() * meta_scalar_size(v.array_type());
         return n == 0 ? Status{} : sink_(v.raw(), n);
       }
-      default: return sink_(v.raw(), meta_scalar_size(v.type()));
+      default:
+        return sink_(v.raw(), meta_scalar_size(v.type()));
     }
   }
   Status zeros(uint64_t n) {
@@ -239,8 +265,7 @@ Status Writer::write(const std::string& path) const {
   const std::string tmp = path + ".tmp";
   std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(tmp.c_str(), "wb"), &std::fclose);
   if (!f) {
-    return make_error(ErrorCode::io_error,
-                      tmp + ": cannot create: " + std::strerror(errno));
+    return make_error(ErrorCode::io_error, tmp + ": cannot create: " + std::strerror(errno));
   }
   std::setvbuf(f.get(), nullptr, _IOFBF, 1 << 20);
   Status st = emit([&](const void* p, size_t n) -> Status {
@@ -257,8 +282,8 @@ Status Writer::write(const std::string& path) const {
     st = make_error(ErrorCode::io_error, tmp + ": close failed: " + std::strerror(errno));
   }
   if (st.ok() && std::rename(tmp.c_str(), path.c_str()) != 0) {
-    st = make_error(ErrorCode::io_error, path + ": cannot rename from " + tmp + ": " +
-                                             std::strerror(errno));
+    st = make_error(ErrorCode::io_error,
+                    path + ": cannot rename from " + tmp + ": " + std::strerror(errno));
   }
   if (!st.ok()) std::remove(tmp.c_str());
   return st;

@@ -43,7 +43,7 @@ inline uint16_t f32_to_f16(float f) {
     return static_cast<uint16_t>(sign | 0x7c00u | (ax > 0x7f800000u ? 0x200u : 0u));
   }
   if (ax >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // rounds past max
-  if (ax < 0x38800000u) {  // result is subnormal or zero in f16
+  if (ax < 0x38800000u) {               // result is subnormal or zero in f16
     if (ax < 0x33000000u) return sign;  // below half the smallest subnormal
     const uint32_t mant = (ax & 0x7fffffu) | 0x800000u;
     const int shift = 126 - static_cast<int>(ax >> 23);  // 14..24
@@ -60,7 +60,9 @@ inline uint16_t f32_to_f16(float f) {
   return static_cast<uint16_t>(sign | r);
 }
 
-inline float bf16_to_f32(uint16_t b) { return f32_from_bits(static_cast<uint32_t>(b) << 16); }
+inline float bf16_to_f32(uint16_t b) {
+  return f32_from_bits(static_cast<uint32_t>(b) << 16);
+}
 
 inline uint16_t f32_to_bf16(float f) {
   const uint32_t x = f32_bits(f);
@@ -82,6 +84,8 @@ inline void store_f16(void* p, float v) {
 }
 
 // Round-trips a float through f16 (what a kernel sees after storing to f16).
-inline float round_to_f16(float f) { return f16_to_f32(f32_to_f16(f)); }
+inline float round_to_f16(float f) {
+  return f16_to_f32(f32_to_f16(f));
+}
 
 }  // namespace tessera

@@ -38,8 +38,8 @@ inline Error make_error(ErrorCode code, std::string message) {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}          // NOLINT: implicit by design
-  Result(Error error) : v_(std::move(error)) {}      // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design
+  Result(Error error) : v_(std::move(error)) {}  // NOLINT: implicit by design
 
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
@@ -96,8 +96,8 @@ using Status = Result<void>;
 #define TESSERA_TRY(expr) TESSERA_TRY_IMPL_(expr, TESSERA_CONCAT_(tessera_try_, __COUNTER__))
 #define TESSERA_CONCAT_(a, b) TESSERA_CONCAT2_(a, b)
 #define TESSERA_CONCAT2_(a, b) a##b
-#define TESSERA_TRY_IMPL_(expr, var)         \
-  do {                                       \
-    auto var = (expr);                       \
-    if (!var.ok()) return var.error();       \
+#define TESSERA_TRY_IMPL_(expr, var)   \
+  do {                                 \
+    auto var = (expr);                 \
+    if (!var.ok()) return var.error(); \
   } while (0)

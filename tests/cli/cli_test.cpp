@@ -31,9 +31,9 @@ TEST(Cli, ModelInfoJsonForEveryTestFile) {
       EXPECT_TRUE(j.contains(k)) << k;
     }
     const auto& mem = j["memory"];
-    EXPECT_EQ(mem["total_bytes"].get<uint64_t>(),
-              mem["weights_bytes"].get<uint64_t>() + mem["kv_cache_bytes"].get<uint64_t>() +
-                  mem["compute_bytes"].get<uint64_t>());
+    EXPECT_EQ(mem["total_bytes"].get<uint64_t>(), mem["weights_bytes"].get<uint64_t>() +
+                                                      mem["kv_cache_bytes"].get<uint64_t>() +
+                                                      mem["compute_bytes"].get<uint64_t>());
   }
 }
 

@@ -160,10 +160,10 @@ TEST(ModelSynth, RealShapesHaveTheirPublishedParameterCounts) {
     }
     return n;
   };
-  EXPECT_EQ(params("qwen2.5-0.5b", 151936), 494032768u);      // "494.03 M"
-  EXPECT_EQ(params("tinyllama-1.1b", 32000), 1100048384u);    // "1.10 B"
-  EXPECT_EQ(params("llama-3-8b", 128256), 8030261248u);       // "8.03 B"
-  EXPECT_EQ(params("bge-small", 30522), 33212160u);           // 33.4 M with the unused pooler
+  EXPECT_EQ(params("qwen2.5-0.5b", 151936), 494032768u);    // "494.03 M"
+  EXPECT_EQ(params("tinyllama-1.1b", 32000), 1100048384u);  // "1.10 B"
+  EXPECT_EQ(params("llama-3-8b", 128256), 8030261248u);     // "8.03 B"
+  EXPECT_EQ(params("bge-small", 30522), 33212160u);         // 33.4 M with the unused pooler
 }
 
 TEST(ModelSynth, ExplainsBadRequests) {

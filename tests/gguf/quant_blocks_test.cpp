@@ -340,6 +340,5 @@ TEST(Q8_K, FollowsReferenceRule) {
   EXPECT_EQ(static_cast<int8_t>(pb[4 + 0]), -16);  // 0.5 * 31.75 = 15.875
 }
 
-
 }  // namespace
 }  // namespace tessera::gguf

@@ -11,10 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "gguf/quant_helpers.h"
 #include "gguf/tensor_type.h"
 #include "util/half.h"
-
-#include "gguf/quant_helpers.h"
 
 namespace tessera::gguf {
 namespace {
@@ -392,4 +391,3 @@ TEST(F32, CopiesBitsUnchanged) {
 
 }  // namespace
 }  // namespace tessera::gguf
-

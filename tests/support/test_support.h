@@ -27,19 +27,24 @@ inline std::string shared_tool(const std::string& name) {
 
 // The model files of shared/testdata/models, by name.
 inline const std::vector<std::string>& testdata_models() {
-  static const std::vector<std::string> kModels = {
-      "llama-spm-tiny",         "llama-spm-tiny-q4_0",     "llama-bpe-tiny",
-      "qwen2-tiny",             "bert-tiny",               "bert-rerank-tiny",
-      "llama-kq-tiny",          "llama-kq-tiny-Q4_K_M",    "llama-kq-tiny-Q3_K_M",
-      "llama-kq-tiny-Q2_K"};
+  static const std::vector<std::string> kModels = {"llama-spm-tiny",
+                                                   "llama-spm-tiny-q4_0",
+                                                   "llama-bpe-tiny",
+                                                   "qwen2-tiny",
+                                                   "bert-tiny",
+                                                   "bert-rerank-tiny",
+                                                   "llama-kq-tiny",
+                                                   "llama-kq-tiny-Q4_K_M",
+                                                   "llama-kq-tiny-Q3_K_M",
+                                                   "llama-kq-tiny-Q2_K"};
   return kModels;
 }
 
 // The vocabulary files of shared/testdata/vocab, by name (ggml-vocab-<name>.gguf).
 inline const std::vector<std::string>& testdata_vocabs() {
   static const std::vector<std::string> kVocabs = {
-      "llama-spm", "phi-3", "llama-bpe", "qwen2", "gpt-2", "deepseek-llm", "deepseek-coder",
-      "falcon", "starcoder", "bert-bge"};
+      "llama-spm",    "phi-3",          "llama-bpe", "qwen2",     "gpt-2",
+      "deepseek-llm", "deepseek-coder", "falcon",    "starcoder", "bert-bge"};
   return kVocabs;
 }
 
