@@ -21,11 +21,9 @@ std::vector<TensorPlan> bert_plan(const ModelShape& s) {
   const int64_t E = s.n_embd;
   const int64_t F = s.n_ff;
   const TensorInit emb{0.0, 0.5};
-  const TensorInit norm{1.0, 0.1};
-  const TensorInit bias{0.0, 0.1};
-  auto lin = [](int64_t n_in) {
-    return TensorInit{0.0, 1.0 / std::sqrt(static_cast<double>(n_in))};
-  };
+  const TensorInit norm = kNormInit;
+  const TensorInit bias = kBiasInit;
+  auto lin = linear_init;
 
   std::vector<TensorPlan> p;
   p.push_back({"token_embd.weight", {E, s.n_vocab}, emb});

@@ -22,11 +22,9 @@ std::vector<TensorPlan> decoder_plan(const ModelShape& s, bool qkv_bias) {
   const int64_t F = s.n_ff;
   const int64_t kv = E / s.n_head * s.n_head_kv;
   const TensorInit emb{0.0, 2.0 / std::sqrt(static_cast<double>(E))};
-  const TensorInit norm{1.0, 0.1};
-  const TensorInit bias{0.0, 0.1};
-  auto lin = [](int64_t n_in) {
-    return TensorInit{0.0, 1.0 / std::sqrt(static_cast<double>(n_in))};
-  };
+  const TensorInit norm = kNormInit;
+  const TensorInit bias = kBiasInit;
+  auto lin = linear_init;
 
   std::vector<TensorPlan> p;
   p.push_back({"token_embd.weight", {E, s.n_vocab}, emb});

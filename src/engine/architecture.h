@@ -7,6 +7,7 @@
 // register beside them.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -48,6 +49,14 @@ struct TensorInit {
   double mean;
   double std;
 };
+
+// The initialisations every architecture shares: linear layers normal(0, 1/sqrt(n_in)),
+// norm weights normal(1, 0.1), biases normal(0, 0.1).
+inline TensorInit linear_init(int64_t n_in) {
+  return TensorInit{0.0, 1.0 / std::sqrt(static_cast<double>(n_in))};
+}
+inline constexpr TensorInit kNormInit{1.0, 0.1};
+inline constexpr TensorInit kBiasInit{0.0, 0.1};
 
 // One tensor of a model file. `matrix` tensors take the model's weight type; vectors (norms,
 // biases) are always F32; `fixed_f32` marks small matrices kept F32 (bert's position and
