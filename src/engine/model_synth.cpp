@@ -82,20 +82,19 @@ class WeightFiller {
   WeightFiller(uint64_t seed, bool pool, int threads)
       : seed_(seed), pool_(pool), threads_(threads) {}
 
-  Status fill(const TensorPlan& t, TensorType type, std::span<uint8_t> out) {
+  void fill(const TensorPlan& t, TensorType type, std::span<uint8_t> out) {
     const gguf::TensorTypeInfo& info = *gguf::tensor_type_info(type);
+    if (pool_ && t.ne.size() > 1) return tile_pool(t.name, info, out);
     const int64_t row = t.ne[0];
     const uint64_t row_bytes = *gguf::row_bytes(info, static_cast<uint64_t>(row));
-    if (pool_ && t.ne.size() > 1) return tile_pool(t.name, info, out);
     const int64_t rows = row_bytes == 0 ? 0 : static_cast<int64_t>(out.size() / row_bytes);
     parallel_for(rows, threads_, [&](int64_t begin, int64_t end) {
-      std::vector<float> values(static_cast<size_t>(row) + 1);
+      std::vector<float> values(static_cast<size_t>(row));
       for (int64_t r = begin; r < end; ++r) {
         draw(seed_for(seed_, t.name, static_cast<uint64_t>(r)), t.init, values.data(), row);
         info.quantize(values.data(), out.data() + static_cast<uint64_t>(r) * row_bytes, row);
       }
     });
-    return {};
   }
 
  private:
@@ -111,8 +110,8 @@ class WeightFiller {
 
   // Timing-only fill: one pool of encoded random blocks per type, copied through the tensor
   // from a name-dependent block offset.
-  Status tile_pool(const std::string& name, const gguf::TensorTypeInfo& info,
-                   std::span<uint8_t> out) {
+  void tile_pool(const std::string& name, const gguf::TensorTypeInfo& info,
+                 std::span<uint8_t> out) {
     constexpr int64_t kPoolValues = int64_t{1} << 21;  // a multiple of every block size
     auto& pool = pools_[static_cast<uint32_t>(info.type)];
     if (pool.empty()) {
@@ -129,7 +128,6 @@ class WeightFiller {
       done += take;
       pos = 0;
     }
-    return {};
   }
 
   uint64_t seed_;
@@ -194,30 +192,26 @@ Result<SynthReport> synthesize_model(const SynthOptions& o) {
   WeightFiller filler(o.seed, o.pool_fill, o.threads);
   uint64_t written = 0;
   uint64_t total = 0;
-  const auto plan = spec->tensor_plan(s);
-  std::vector<std::pair<TensorPlan, TensorType>> tensors;
-  for (const auto& t : plan) {
-    TensorType tt = TensorType::F32;
+  const std::vector<TensorPlan> plan = spec->tensor_plan(s);
+  for (const TensorPlan& t : plan) {
+    TensorType type_of_t = TensorType::F32;
     if (t.ne.size() > 1 && !t.fixed_f32) {
-      tt = synth_matrix_type(o.type, t.ne[0]);
-      if (tt != o.type) ++report.fallback_tensors;
+      type_of_t = synth_matrix_type(o.type, t.ne[0]);
+      if (type_of_t != o.type) ++report.fallback_tensors;
     }
-    tensors.emplace_back(t, tt);
-  }
-  for (const auto& [t, tt] : tensors) {
     uint64_t n = 1;
     for (int64_t d : t.ne) n *= static_cast<uint64_t>(d);
     report.n_params += n;
-    // The producers run inside w.write() below, while these locals are alive.
-    TESSERA_TRY(
-        w.add_tensor(t.name, tt, t.ne, [&, tp = &t, ty = tt](std::span<uint8_t> out) -> Status {
-          TESSERA_TRY(filler.fill(*tp, ty, out));
-          written += out.size();
-          if (o.progress) o.progress(tp->name, written, total);
-          return {};
-        }));
+    // The producers run inside w.write() below, while `plan` and these locals are alive.
+    TESSERA_TRY(w.add_tensor(t.name, type_of_t, t.ne,
+                             [&, tp = &t, ty = type_of_t](std::span<uint8_t> out) -> Status {
+                               filler.fill(*tp, ty, out);
+                               written += out.size();
+                               if (o.progress) o.progress(tp->name, written, total);
+                               return {};
+                             }));
   }
-  report.n_tensors = tensors.size();
+  report.n_tensors = plan.size();
   report.file_bytes = w.file_size();
   total = report.file_bytes;
   TESSERA_TRY(w.write(o.out_path));
