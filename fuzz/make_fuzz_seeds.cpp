@@ -1,7 +1,11 @@
 // Writes small valid inputs for a fuzz target into a folder, so fuzzing starts from files
 // that reach deep into the parser: `make_fuzz_seeds TARGET DIR`.
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "gguf/writer.h"
@@ -45,14 +49,66 @@ gguf::Writer model_like(uint32_t alignment) {
   return w;
 }
 
-}  // namespace
+bool save_bytes(const std::string& path, std::string_view bytes) {
+  FILE* f = std::fopen(path.c_str(), "wb");
+  if (f == nullptr) return false;
+  const bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
+  return std::fclose(f) == 0 && ok;
+}
 
-int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: make_fuzz_seeds TARGET DIR\n");
-    return 2;
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return std::move(s).str();
+}
+
+// Tokenizer inputs: each test text of the vocabulary vectors, for several vocabularies and
+// flag bytes (see fuzz_tokenizer.cpp), plus special-token look-alikes.
+bool tokenizer_seeds(const std::string& dir) {
+  const std::string inp =
+      slurp(std::string(TESSERA_TESTDATA_DIR) + "/vocab/ggml-vocab-llama-bpe.gguf.inp");
+  const std::string sep = "\n__ggml_vocab_test__\n";
+  std::vector<std::string> texts = {"<s> </s> <|endoftext|> <|im_start|>user [CLS] 3.14",
+                                    "\xff\xfe broken \xe4\xbd utf-8 \xf0\x9f\x98"};
+  for (size_t at = 0, next; (next = inp.find(sep, at)) != std::string::npos;
+       at = next + sep.size()) {
+    texts.push_back(inp.substr(at, next - at));
   }
-  const std::string dir = argv[2];
+  bool ok = !texts.empty();
+  for (size_t i = 0; i < texts.size(); ++i) {
+    std::string input = {static_cast<char>(i % 8), static_cast<char>(i % 4)};
+    ok &= save_bytes(dir + "/text-" + std::to_string(i), input + texts[i]);
+  }
+  return ok;
+}
+
+// Template inputs: the real chat templates of the test data plus small feature samples.
+bool jinja_seeds(const std::string& dir) {
+  bool ok = true;
+  const std::string folder = std::string(TESSERA_TESTDATA_DIR) + "/templates";
+  for (const auto& e : std::filesystem::directory_iterator(folder)) {
+    if (e.path().extension() != ".jinja") continue;
+    ok &= save_bytes(dir + "/" + e.path().filename().string(), slurp(e.path().string()));
+  }
+  const char* samples[] = {
+      "{% for m in messages %}{{ loop.index }}{{ m.role|upper }}{% if loop.last %}!{% endif "
+      "%}{% endfor %}",
+      "{% set ns = namespace(n=0) %}{% for t in tools %}{% set ns.n = ns.n + 1 %}{% endfor "
+      "%}{{ ns.n }}{{ tools|tojson }}",
+      "{% macro m(a, b=2) %}{{ a ~ b }}{% endmacro %}{{ m(1) }}{{ m(1, b=3) }}{{ 'x' * 3 }}",
+      "{%- if messages[0]['content'] is string -%}{{ messages[0].content.split(' ')|join('|') "
+      "}}{%- elif x is defined %}{{ raise_exception('no') }}{% endif %}",
+      "{{ messages|selectattr('role', 'equalto', 'user')|map(attribute='content')|list|first "
+      "}}{{ strftime_now('%Y-%m-%d') }}{{ [1,2,3][::-1] }}{{ {'a': 1}.items()|list }}",
+  };
+  for (size_t i = 0; i < std::size(samples); ++i) {
+    ok &= save_bytes(dir + "/sample-" + std::to_string(i) + ".jinja", samples[i]);
+  }
+  return ok;
+}
+
+bool gguf_seeds(const std::string& dir) {
   using T = gguf::TensorType;
   bool ok = true;
 
@@ -95,6 +151,52 @@ int main(int argc, char** argv) {
   ok &= v2.add_tensor("token_embd.weight", T::Q8_0, {256, 4}, q8).ok();
   ok &= save(dir, "v2-align64.gguf", v2);
 
+  gguf::Writer bpe = model_like(32);  // byte-level BPE tokenizer metadata
+  bpe.set_string("tokenizer.ggml.model", "gpt2");
+  bpe.set_string("tokenizer.ggml.pre", "qwen2");
+  bpe.set_string_array("tokenizer.ggml.tokens", {"a", "b", "ab", "\xc4\xa0",
+                                                 "\xc4\xa0"
+                                                 "ab",
+                                                 "<|x|>"});
+  bpe.set_i32_array("tokenizer.ggml.token_type", {1, 1, 1, 1, 1, 3});
+  bpe.set_string_array("tokenizer.ggml.merges", {"a b", "\xc4\xa0 ab"});
+  bpe.set_u32("tokenizer.ggml.eos_token_id", 5);
+  ok &= save(dir, "bpe-tokenizer.gguf", bpe);
+
+  gguf::Writer wpm = model_like(32);  // WordPiece tokenizer metadata
+  wpm.set_string("tokenizer.ggml.model", "bert");
+  wpm.set_string_array("tokenizer.ggml.tokens", {"[PAD]", "[UNK]", "[CLS]", "[SEP]",
+                                                 "\xe2\x96\x81"
+                                                 "a",
+                                                 "b"});
+  wpm.set_i32_array("tokenizer.ggml.token_type", {3, 2, 3, 3, 1, 1});
+  wpm.set_u32("tokenizer.ggml.unknown_token_id", 1);
+  wpm.set_u32("tokenizer.ggml.seperator_token_id", 3);
+  wpm.set_u32("tokenizer.ggml.bos_token_id", 2);
+  ok &= save(dir, "wpm-tokenizer.gguf", wpm);
+  return ok;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    std::fprintf(stderr, "usage: make_fuzz_seeds TARGET DIR\n");
+    return 2;
+  }
+  const std::string target = argv[1];
+  const std::string dir = argv[2];
+  bool ok = false;
+  if (target == "fuzz_gguf_reader") {
+    ok = gguf_seeds(dir);
+  } else if (target == "fuzz_tokenizer") {
+    ok = tokenizer_seeds(dir);
+  } else if (target == "fuzz_jinja") {
+    ok = jinja_seeds(dir);
+  } else {
+    std::fprintf(stderr, "make_fuzz_seeds: no seeds for target %s\n", target.c_str());
+    return 2;
+  }
   if (!ok) {
     std::fprintf(stderr, "make_fuzz_seeds: could not write the seeds into %s\n", dir.c_str());
     return 1;

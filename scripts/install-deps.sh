@@ -8,6 +8,8 @@ packages=(
   libgtest-dev libgmock-dev                       # unit tests (GoogleTest via CTest)
   libcli11-dev                                    # command line of the tessera binary
   nlohmann-json3-dev                              # JSON output (and later the HTTP API)
+  libpcre2-dev                                    # tokenizer pre-split regexes (Unicode classes, look-ahead)
+  libutf8proc-dev                                 # Unicode normalization/categories (WordPiece)
   clang libclang-rt-14-dev                        # libFuzzer targets (clang's -fsanitize=fuzzer)
   clang-format                                    # the code format check in scripts/test.sh
   python3                                         # shared/tools: reference GGUF writer for tests

@@ -20,6 +20,11 @@ Runner add_model_info_command(CLI::App& model);
 // `tessera model synth --shape NAME [--arch A] --type T --vocab FILE --out FILE ...`
 Runner add_model_synth_command(CLI::App& model);
 
+// `tessera tokenize --model FILE [--no-special] [--json] (TEXT | --file F)`
+Runner add_tokenize_command(CLI::App& app);
+// `tessera template (--model FILE | --template FILE) --messages JSON [--tools JSON] ...`
+Runner add_template_command(CLI::App& app);
+
 // Formats a byte count for people: "1.23 GiB", "512 B".
 std::string human_bytes(uint64_t bytes);
 // Formats a count for people: "494.03 M", "7.50 B", "1234".

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cli/commands.h"
@@ -68,16 +69,26 @@ int run(int argc, char** argv) {
   app.require_subcommand(1);
   CLI::App* model = app.add_subcommand("model", "Inspect and make GGUF model files");
   model->require_subcommand(1);
-  Runner info = add_model_info_command(*model);
-  Runner synth = add_model_synth_command(*model);
+  // Each leaf command with the callback that runs it.
+  std::vector<std::pair<CLI::App*, Runner>> commands;
+  Runner runner = add_model_info_command(*model);
+  commands.emplace_back(model->get_subcommand("info"), runner);
+  runner = add_model_synth_command(*model);
+  commands.emplace_back(model->get_subcommand("synth"), runner);
+  runner = add_tokenize_command(app);
+  commands.emplace_back(app.get_subcommand("tokenize"), runner);
+  runner = add_template_command(app);
+  commands.emplace_back(app.get_subcommand("template"), runner);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);  // prints help, version or the usage error
     return rc == 0 ? 0 : 2;
   }
-  Runner chosen = model->got_subcommand("info") ? info : synth;
-  Status st = chosen();
+  Status st = make_error(ErrorCode::invalid_argument, "no command given (see --help)");
+  for (const auto& [cmd, run_cmd] : commands) {
+    if (cmd->parsed()) st = run_cmd();
+  }
   if (st.ok()) return 0;
   std::fprintf(stderr, "tessera: error: %s\n", st.error().message.c_str());
   return exit_code(st.error().code);
