@@ -30,7 +30,25 @@ bool heap_less(const Candidate& a, const Candidate& b) {
   return a.rank > b.rank || (a.rank == b.rank && a.left > b.left);
 }
 
-}  // namespace
+// Byte-level BPE (tokenizer model "gpt2"): the pre-tokenizer's regexes cut the text into
+// words; each word's bytes, spelled in GPT-2's byte alphabet, are merged by rank (lowest
+// first, ties: leftmost).
+class BpeEncoder {
+ public:
+  // `vocab` (kind bpe, with a pre-tokenizer) must outlive the encoder. Errors: a regex of the
+  // pre-tokenizer that PCRE2 refuses.
+  static Result<std::unique_ptr<BpeEncoder>> create(const Vocab& vocab);
+
+  void encode(std::string_view text, std::vector<TokenId>& out) const;
+
+ private:
+  explicit BpeEncoder(const Vocab& vocab) : vocab_(&vocab) {}
+  void encode_word(std::string_view word, std::vector<TokenId>& out) const;
+  void push_unmergeable(TokenId id, std::vector<TokenId>& out) const;
+
+  const Vocab* vocab_;
+  std::unique_ptr<RegexSplitter> splitter_;
+};
 
 Result<std::unique_ptr<BpeEncoder>> BpeEncoder::create(const Vocab& vocab) {
   std::unique_ptr<BpeEncoder> e(new BpeEncoder(vocab));
@@ -122,6 +140,40 @@ void BpeEncoder::encode_word(std::string_view word, std::vector<TokenId>& out) c
   for (int32_t i = 0; i != -1; i = symbols[static_cast<size_t>(i)].next) {
     push_unmergeable(symbols[static_cast<size_t>(i)].id, out);
   }
+}
+
+class BpeModel final : public TokenizerModel {
+ public:
+  BpeModel(const Vocab& vocab, std::unique_ptr<BpeEncoder> encoder)
+      : vocab_(vocab), encoder_(std::move(encoder)) {}
+
+  void encode_fragment(std::string_view text, bool /*after_special*/,
+                       std::vector<TokenId>& out) const override {
+    encoder_->encode(text, out);
+  }
+  void add_prefix(std::vector<TokenId>& out) const override {
+    if (vocab_.add_bos) out.push_back(vocab_.ids.bos);
+  }
+  void add_suffix(std::vector<TokenId>& out) const override {
+    if (vocab_.add_eos) out.push_back(vocab_.ids.eos);
+  }
+  void append_piece(std::string_view text, std::string& out) const override {
+    byte_level::decode(text, out);
+  }
+  bool adds_leading_space() const override { return false; }
+
+ private:
+  const Vocab& vocab_;
+  std::unique_ptr<BpeEncoder> encoder_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<TokenizerModel>> make_bpe_model(const Vocab& vocab) {
+  auto encoder = BpeEncoder::create(vocab);
+  if (!encoder.ok()) return encoder.error();
+  return std::unique_ptr<TokenizerModel>(
+      std::make_unique<BpeModel>(vocab, std::move(encoder).value()));
 }
 
 }  // namespace tessera::engine

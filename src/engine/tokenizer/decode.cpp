@@ -1,25 +1,12 @@
 // Detokenization: token_to_piece and decode.
 #include <cstdlib>
 
-#include "engine/tokenizer/byte_level.h"
 #include "engine/tokenizer/tokenizer_impl.h"
 #include "util/utf8.h"
 
 namespace tessera::engine {
 
 namespace {
-
-constexpr std::string_view kSpaceMark = "\xE2\x96\x81";  // "▁" U+2581
-
-void append_unescaped(std::string_view text, std::string& out) {
-  size_t pos = 0;
-  for (size_t hit; (hit = text.find(kSpaceMark, pos)) != std::string_view::npos;) {
-    out.append(text.substr(pos, hit - pos));
-    out.push_back(' ');
-    pos = hit + kSpaceMark.size();
-  }
-  out.append(text.substr(pos));
-}
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -86,11 +73,7 @@ void Tokenizer::Impl::build_pieces() {
     if (attr & (kAttrUnknown | kAttrControl | kAttrUserDefined)) {
       piece_arena.append(text);
     } else if (attr & kAttrNormal) {
-      if (vocab.kind == TokenizerKind::bpe) {
-        byte_level::decode(text, piece_arena);
-      } else {
-        append_unescaped(text, piece_arena);
-      }
+      model->append_piece(text, piece_arena);
     } else if (attr & kAttrByte) {
       const int b = byte_token_value(text);
       if (b >= 0) {

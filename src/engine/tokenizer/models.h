@@ -13,13 +13,6 @@
 
 namespace tessera::engine {
 
-// SentencePiece-style BPE (tokenizer model "llama"): starting from single characters, the
-// adjacent pair whose concatenation is the highest-scoring token is merged (ties: leftmost)
-// until no pair is a token; pieces that are not tokens fall back to byte tokens <0xNN>
-// (or unk). `escaped` is the fragment with spaces already replaced by "▁" (and the prefix
-// added when due).
-void spm_encode(const Vocab& vocab, std::string_view escaped, std::vector<TokenId>& out);
-
 // The merge loops index symbols with 32-bit integers: a single piece longer than this (a
 // gigabyte without a space) is merged in slices of this size, cut at character boundaries.
 inline constexpr size_t kMaxMergeBytes = size_t{1} << 30;
@@ -37,24 +30,39 @@ void for_each_merge_slice(std::string_view text, Fn&& fn) {
   fn(text);
 }
 
-// Byte-level BPE (tokenizer model "gpt2"): the pre-tokenizer's regexes cut the text into
-// words; each word's bytes, spelled in GPT-2's byte alphabet, are merged by rank (lowest
-// first, ties: leftmost).
-class BpeEncoder {
+// What one tokenizer.ggml.model value does to text: one class per model in its own file
+// (spm.cpp, bpe.cpp, wpm.cpp), created through the table in models.cpp.
+class TokenizerModel {
  public:
-  // `vocab` (kind bpe, with a pre-tokenizer) must outlive the encoder. Errors: a regex of the
-  // pre-tokenizer that PCRE2 refuses.
-  static Result<std::unique_ptr<BpeEncoder>> create(const Vocab& vocab);
+  virtual ~TokenizerModel() = default;
 
-  void encode(std::string_view text, std::vector<TokenId>& out) const;
-
- private:
-  explicit BpeEncoder(const Vocab& vocab) : vocab_(&vocab) {}
-  void encode_word(std::string_view word, std::vector<TokenId>& out) const;
-  void push_unmergeable(TokenId id, std::vector<TokenId>& out) const;
-
-  const Vocab* vocab_;
-  std::unique_ptr<RegexSplitter> splitter_;
+  // Appends the tokens of one raw-text fragment (valid UTF-8, special tokens already split
+  // out). after_special: the fragment starts the text or follows a special token.
+  virtual void encode_fragment(std::string_view text, bool after_special,
+                               std::vector<TokenId>& out) const = 0;
+  // The tokens around the text when special tokens are added (BOS/EOS, [CLS]/[SEP]).
+  virtual void add_prefix(std::vector<TokenId>& out) const = 0;
+  virtual void add_suffix(std::vector<TokenId>& out) const = 0;
+  // The bytes a normal token's stored text stands for (the "▁" or byte-alphabet spelling
+  // undone).
+  virtual void append_piece(std::string_view text, std::string& out) const = 0;
+  // Whether the model puts a space before the first word that decode should drop.
+  virtual bool adds_leading_space() const = 0;
 };
+
+// The model for vocab.kind; `vocab` must outlive it. Errors: a pre-tokenizer regex that PCRE2
+// refuses.
+Result<std::unique_ptr<TokenizerModel>> make_tokenizer_model(const Vocab& vocab);
+
+// One factory per model (models.cpp lists them).
+Result<std::unique_ptr<TokenizerModel>> make_spm_model(const Vocab& vocab);
+Result<std::unique_ptr<TokenizerModel>> make_bpe_model(const Vocab& vocab);
+Result<std::unique_ptr<TokenizerModel>> make_wpm_model(const Vocab& vocab);
+
+// "▁" (U+2581): how SentencePiece (and llama.cpp's WordPiece files) spell a space.
+inline constexpr std::string_view kSpaceMark = "\xE2\x96\x81";
+
+// Appends text with every "▁" turned back into a space.
+void append_unescaped(std::string_view text, std::string& out);
 
 }  // namespace tessera::engine

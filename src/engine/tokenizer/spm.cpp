@@ -28,8 +28,6 @@ bool heap_less(const Bigram& a, const Bigram& b) {
   return a.score < b.score || (a.score == b.score && a.left > b.left);
 }
 
-constexpr std::string_view kSpaceMark = "\xE2\x96\x81";  // "▁" U+2581
-
 void encode_piece(const Vocab& vocab, std::string_view text, std::vector<TokenId>& out) {
   thread_local std::vector<Symbol> symbols;
   thread_local std::vector<Bigram> queue;
@@ -93,7 +91,11 @@ void encode_piece(const Vocab& vocab, std::string_view text, std::vector<TokenId
   }
 }
 
-}  // namespace
+// SentencePiece-style BPE (tokenizer model "llama"): starting from single characters, the
+// adjacent pair whose concatenation is the highest-scoring token is merged (ties: leftmost)
+// until no pair is a token; pieces that are not tokens fall back to byte tokens <0xNN>
+// (or unk). `escaped` is the fragment with spaces already replaced by "▁" (and the prefix
+// added when due).
 
 void spm_encode(const Vocab& vocab, std::string_view text, std::vector<TokenId>& out) {
   if (!vocab.spm_split_at_spaces) {
@@ -124,6 +126,47 @@ void spm_encode(const Vocab& vocab, std::string_view text, std::vector<TokenId>&
     pos += kSpaceMark.size();
   }
   encode_word(text.substr(start));
+}
+
+class SpmModel final : public TokenizerModel {
+ public:
+  explicit SpmModel(const Vocab& vocab) : vocab_(vocab) {}
+
+  void encode_fragment(std::string_view text, bool after_special,
+                       std::vector<TokenId>& out) const override {
+    // SentencePiece's view of the fragment: spaces as "▁", with a leading "▁" when due.
+    thread_local std::string escaped;
+    escaped.clear();
+    escaped.reserve(text.size() + text.size() / 4 + 3);
+    if (vocab_.add_space_prefix && after_special) escaped.append(kSpaceMark);
+    for (const char c : text) {
+      if (c == ' ') {
+        escaped.append(kSpaceMark);
+      } else {
+        escaped.push_back(c);
+      }
+    }
+    spm_encode(vocab_, escaped, out);
+  }
+  void add_prefix(std::vector<TokenId>& out) const override {
+    if (vocab_.add_bos) out.push_back(vocab_.ids.bos);
+  }
+  void add_suffix(std::vector<TokenId>& out) const override {
+    if (vocab_.add_eos) out.push_back(vocab_.ids.eos);
+  }
+  void append_piece(std::string_view text, std::string& out) const override {
+    append_unescaped(text, out);
+  }
+  bool adds_leading_space() const override { return vocab_.add_space_prefix; }
+
+ private:
+  const Vocab& vocab_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<TokenizerModel>> make_spm_model(const Vocab& vocab) {
+  return std::unique_ptr<TokenizerModel>(std::make_unique<SpmModel>(vocab));
 }
 
 }  // namespace tessera::engine

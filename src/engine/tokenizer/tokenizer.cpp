@@ -9,26 +9,6 @@
 
 namespace tessera::engine {
 
-namespace {
-
-constexpr std::string_view kSpaceMark = "\xE2\x96\x81";  // "▁" U+2581
-
-// SentencePiece's view of a fragment: spaces as "▁", with a leading "▁" when asked.
-void escape_spm(std::string_view text, bool prefix, std::string& out) {
-  out.clear();
-  out.reserve(text.size() + text.size() / 4 + 3);
-  if (prefix) out.append(kSpaceMark);
-  for (const char c : text) {
-    if (c == ' ') {
-      out.append(kSpaceMark);
-    } else {
-      out.push_back(c);
-    }
-  }
-}
-
-}  // namespace
-
 Tokenizer::Tokenizer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
 Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
@@ -39,20 +19,16 @@ Result<Tokenizer> Tokenizer::from_gguf(const gguf::GgufFile& file) {
   TESSERA_TRY(load_vocab(file, impl->vocab));
   const Vocab& v = impl->vocab;
   impl->splitter = std::make_unique<SpecialTokenSplitter>(v);
-  if (v.kind == TokenizerKind::bpe) {
-    auto bpe = BpeEncoder::create(v);
-    if (!bpe.ok()) return make_error(bpe.error().code, file.name() + ": " + bpe.error().message);
-    impl->bpe = std::move(*bpe);
-  } else if (v.kind == TokenizerKind::wpm) {
-    impl->wordpiece_lookup = [&v](std::string_view piece) { return v.find(piece); };
-  }
+  auto model = make_tokenizer_model(v);
+  if (!model.ok())
+    return make_error(model.error().code, file.name() + ": " + model.error().message);
+  impl->model = std::move(model).value();
   impl->build_pieces();
   return Tokenizer(std::move(impl));
 }
 
 std::vector<TokenId> Tokenizer::encode(std::string_view text, EncodeOptions options) const {
   const Impl& im = *impl_;
-  const Vocab& v = im.vocab;
   std::string repaired;
   if (!utf8::is_valid(text)) {
     repaired = utf8::sanitize(text);
@@ -63,52 +39,18 @@ std::vector<TokenId> Tokenizer::encode(std::string_view text, EncodeOptions opti
 
   std::vector<TokenId> out;
   out.reserve(text.size() / 3 + 4);
-  switch (v.kind) {
-    case TokenizerKind::spm: {
-      if (options.add_special && v.add_bos) out.push_back(v.ids.bos);
-      thread_local std::string escaped;
-      bool prev_special = true;  // the text starts as if after a special token
-      for (const Fragment& f : fragments) {
-        if (f.token != kNoToken) {
-          out.push_back(f.token);
-          prev_special = true;
-          continue;
-        }
-        escape_spm(text.substr(f.offset, f.length), v.add_space_prefix && prev_special, escaped);
-        spm_encode(v, escaped, out);
-        prev_special = false;
-      }
-      if (options.add_special && v.add_eos) out.push_back(v.ids.eos);
-      break;
-    }
-    case TokenizerKind::bpe: {
-      if (options.add_special && v.add_bos) out.push_back(v.ids.bos);
-      for (const Fragment& f : fragments) {
-        if (f.token != kNoToken) {
-          out.push_back(f.token);
-        } else {
-          im.bpe->encode(text.substr(f.offset, f.length), out);
-        }
-      }
-      if (options.add_special && v.add_eos) out.push_back(v.ids.eos);
-      break;
-    }
-    case TokenizerKind::wpm: {
-      // BERT always frames its input: [CLS] ... [SEP] (the reference ignores add_bos here).
-      if (options.add_special && v.ids.bos != kNoToken) out.push_back(v.ids.bos);
-      for (const Fragment& f : fragments) {
-        if (f.token != kNoToken) {
-          out.push_back(f.token);
-          continue;
-        }
-        const std::vector<TokenId> words =
-            wordpiece_encode(text.substr(f.offset, f.length), im.wordpiece_lookup, v.ids.unk);
-        out.insert(out.end(), words.begin(), words.end());
-      }
-      if (options.add_special && v.ids.sep != kNoToken) out.push_back(v.ids.sep);
-      break;
+  if (options.add_special) im.model->add_prefix(out);
+  bool after_special = true;  // the text starts as if after a special token
+  for (const Fragment& f : fragments) {
+    if (f.token != kNoToken) {
+      out.push_back(f.token);
+      after_special = true;
+    } else {
+      im.model->encode_fragment(text.substr(f.offset, f.length), after_special, out);
+      after_special = false;
     }
   }
+  if (options.add_special) im.model->add_suffix(out);
   return out;
 }
 
@@ -173,8 +115,7 @@ bool Tokenizer::clean_spaces() const {
 }
 
 bool Tokenizer::strips_leading_space() const {
-  const Vocab& v = impl_->vocab;
-  return (v.kind == TokenizerKind::spm && v.add_space_prefix) || v.kind == TokenizerKind::wpm;
+  return impl_->model->adds_leading_space();
 }
 
 bool Tokenizer::is_end_of_generation(TokenId id) const {

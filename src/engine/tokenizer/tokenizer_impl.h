@@ -10,15 +10,13 @@
 #include "engine/tokenizer/special_split.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "engine/tokenizer/vocab.h"
-#include "engine/tokenizer/wordpiece.h"
 
 namespace tessera::engine {
 
 struct Tokenizer::Impl {
   Vocab vocab;
   std::unique_ptr<SpecialTokenSplitter> splitter;
-  std::unique_ptr<BpeEncoder> bpe;  // kind bpe
-  PieceLookup wordpiece_lookup;     // kind wpm
+  std::unique_ptr<TokenizerModel> model;  // for vocab.kind
 
   // token_to_piece(id, render_special = true) of every token, back to back.
   std::string piece_arena;
