@@ -38,6 +38,13 @@ Result<std::vector<const Value*>> bind_args(std::string_view function, const Cal
                                             std::initializer_list<std::string_view> params,
                                             size_t required = 0);
 
+// In a builtin taking (..., CallArgs& args): binds the arguments of `fn` (a name and the
+// parameter list of bind_args) into `const std::vector<const Value*>& a`, or returns the error.
+#define JINJA_BIND_ARGS(fn, ...)                  \
+  auto bound_ = bind_args(fn, args, __VA_ARGS__); \
+  if (!bound_.ok()) return bound_.error();        \
+  const std::vector<const Value*>& a = bound_.value()
+
 // Argument conversions with Python-like TypeErrors naming the function.
 Result<int64_t> int_arg(std::string_view function, const Value* v, int64_t fallback);
 Result<bool> bool_arg(const Value* v, bool fallback);

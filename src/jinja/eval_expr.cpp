@@ -9,11 +9,6 @@
 namespace tessera::jinja {
 namespace {
 
-#define TRY_ASSIGN(var, expr)                \
-  auto var##_r = (expr);                     \
-  if (!var##_r.ok()) return var##_r.error(); \
-  auto var = std::move(var##_r).value();
-
 uint64_t args_work(const CallArgs& args) {
   uint64_t w = 0;
   for (const Value& v : args.positional) w += work_of(v);
@@ -71,7 +66,7 @@ Result<Value> Evaluator::eval_node(const Expr& e, Scope& scope) {
       std::vector<Value> items;
       items.reserve(l.items.size());
       for (const auto& item : l.items) {
-        TRY_ASSIGN(v, eval(*item, scope));
+        TESSERA_TRY_ASSIGN(v, eval(*item, scope));
         items.push_back(std::move(v));
       }
       return Value::list(std::move(items), l.tuple ? ListFlavor::tuple : ListFlavor::list);
@@ -80,19 +75,19 @@ Result<Value> Evaluator::eval_node(const Expr& e, Scope& scope) {
       const auto& d = static_cast<const DictExpr&>(e);
       auto dict = std::make_shared<Dict>();
       for (const auto& [k, v] : d.items) {
-        TRY_ASSIGN(key, eval(*k, scope));
+        TESSERA_TRY_ASSIGN(key, eval(*k, scope));
         if (!hashable(key)) {
           return located(k->pos,
                          type_error(std::string("unhashable type: '") + type_name(key) + "'"));
         }
-        TRY_ASSIGN(value, eval(*v, scope));
+        TESSERA_TRY_ASSIGN(value, eval(*v, scope));
         dict->set(std::move(key), std::move(value));
       }
       return Value::dict(std::move(dict));
     }
     case Expr::Kind::unary: {
       const auto& u = static_cast<const UnaryExpr&>(e);
-      TRY_ASSIGN(v, eval(*u.operand, scope));
+      TESSERA_TRY_ASSIGN(v, eval(*u.operand, scope));
       if (u.op == UnaryOp::logical_not) return Value::boolean(!truthy(v));
       if (u.op == UnaryOp::negate) {
         auto r = negate(v);
@@ -109,8 +104,8 @@ Result<Value> Evaluator::eval_node(const Expr& e, Scope& scope) {
     }
     case Expr::Kind::binary: {
       const auto& b = static_cast<const BinaryExpr&>(e);
-      TRY_ASSIGN(left, eval(*b.left, scope));
-      TRY_ASSIGN(right, eval(*b.right, scope));
+      TESSERA_TRY_ASSIGN(left, eval(*b.left, scope));
+      TESSERA_TRY_ASSIGN(right, eval(*b.right, scope));
       auto r = binary_op(*this, b.op, left, right);
       if (!r.ok()) {  // point at an undefined operand when that is the problem
         const bool undefined_left = left.is_undefined() && b.op != BinaryOp::concat;
@@ -124,13 +119,13 @@ Result<Value> Evaluator::eval_node(const Expr& e, Scope& scope) {
       return eval_compare(static_cast<const CompareExpr&>(e), scope);
     case Expr::Kind::logical: {
       const auto& l = static_cast<const LogicalExpr&>(e);
-      TRY_ASSIGN(left, eval(*l.left, scope));
+      TESSERA_TRY_ASSIGN(left, eval(*l.left, scope));
       if (truthy(left) != l.is_and) return left;
       return eval(*l.right, scope);
     }
     case Expr::Kind::cond: {
       const auto& c = static_cast<const CondExpr&>(e);
-      TRY_ASSIGN(cond, eval(*c.cond, scope));
+      TESSERA_TRY_ASSIGN(cond, eval(*c.cond, scope));
       if (truthy(cond)) return eval(*c.then, scope);
       if (c.otherwise) return eval(*c.otherwise, scope);
       return Value::undefined(
@@ -138,15 +133,15 @@ Result<Value> Evaluator::eval_node(const Expr& e, Scope& scope) {
     }
     case Expr::Kind::getattr: {
       const auto& g = static_cast<const GetAttrExpr&>(e);
-      TRY_ASSIGN(obj, eval(*g.object, scope));
+      TESSERA_TRY_ASSIGN(obj, eval(*g.object, scope));
       auto r = get_attr(obj, g.name);
       if (!r.ok()) return located(e.pos, r.error());
       return r;
     }
     case Expr::Kind::getitem: {
       const auto& g = static_cast<const GetItemExpr&>(e);
-      TRY_ASSIGN(obj, eval(*g.object, scope));
-      TRY_ASSIGN(key, eval(*g.index, scope));
+      TESSERA_TRY_ASSIGN(obj, eval(*g.object, scope));
+      TESSERA_TRY_ASSIGN(key, eval(*g.index, scope));
       if (obj.is_string()) {  // indexing a non-ASCII string walks it
         Status s = charge(work_of(obj));
         if (!s.ok()) return located(e.pos, s.error());
@@ -168,9 +163,9 @@ Result<Value> Evaluator::eval_node(const Expr& e, Scope& scope) {
 }
 
 Result<Value> Evaluator::eval_compare(const CompareExpr& e, Scope& scope) {
-  TRY_ASSIGN(left, eval(*e.first, scope));
+  TESSERA_TRY_ASSIGN(left, eval(*e.first, scope));
   for (const auto& [op, operand] : e.rest) {
-    TRY_ASSIGN(right, eval(*operand, scope));
+    TESSERA_TRY_ASSIGN(right, eval(*operand, scope));
     Status s = charge(work_of(left) + work_of(right));
     if (!s.ok()) return located(operand->pos, s.error());
     auto r = compare(op, left, right);
@@ -182,12 +177,12 @@ Result<Value> Evaluator::eval_compare(const CompareExpr& e, Scope& scope) {
 }
 
 Result<Value> Evaluator::eval_slice(const SliceExpr& e, Scope& scope) {
-  TRY_ASSIGN(obj, eval(*e.object, scope));
+  TESSERA_TRY_ASSIGN(obj, eval(*e.object, scope));
   std::optional<int64_t> parts[3];
   const ExprPtr* exprs[3] = {&e.start, &e.stop, &e.step};
   for (int i = 0; i < 3; ++i) {
     if (!*exprs[i]) continue;
-    TRY_ASSIGN(v, eval(**exprs[i], scope));
+    TESSERA_TRY_ASSIGN(v, eval(**exprs[i], scope));
     if (v.is_none()) continue;
     if (!v.is_integral()) {
       return located(
@@ -207,21 +202,21 @@ Result<CallArgs> Evaluator::eval_args(const ArgExprs& args, Scope& scope) {
   CallArgs out;
   out.positional.reserve(args.positional.size());
   for (const auto& p : args.positional) {
-    TRY_ASSIGN(v, eval(*p, scope));
+    TESSERA_TRY_ASSIGN(v, eval(*p, scope));
     out.positional.push_back(std::move(v));
   }
   if (args.star_args) {
-    TRY_ASSIGN(v, eval(*args.star_args, scope));
+    TESSERA_TRY_ASSIGN(v, eval(*args.star_args, scope));
     auto items = iterate(*this, v);
     if (!items.ok()) return located(args.star_args->pos, items.error());
     for (auto& item : *items) out.positional.push_back(std::move(item));
   }
   for (const auto& [k, p] : args.keywords) {
-    TRY_ASSIGN(v, eval(*p, scope));
+    TESSERA_TRY_ASSIGN(v, eval(*p, scope));
     out.keywords.emplace_back(k, std::move(v));
   }
   if (args.star_kwargs) {
-    TRY_ASSIGN(v, eval(*args.star_kwargs, scope));
+    TESSERA_TRY_ASSIGN(v, eval(*args.star_kwargs, scope));
     if (!v.is_dict()) {
       return located(
           args.star_kwargs->pos,
@@ -238,8 +233,8 @@ Result<CallArgs> Evaluator::eval_args(const ArgExprs& args, Scope& scope) {
 }
 
 Result<Value> Evaluator::eval_call(const CallExpr& e, Scope& scope) {
-  TRY_ASSIGN(callee, eval(*e.callee, scope));
-  TRY_ASSIGN(args, eval_args(e.args, scope));
+  TESSERA_TRY_ASSIGN(callee, eval(*e.callee, scope));
+  TESSERA_TRY_ASSIGN(args, eval_args(e.args, scope));
   if (callee.is_object()) {
     if (const auto* macro = dynamic_cast<const Macro*>(&callee.object())) {
       return invoke_macro(*macro, args, e.pos);
@@ -266,7 +261,7 @@ Result<Value> Evaluator::eval_filter(const FilterExpr& e, Scope& scope, const Va
   } else if (block_input) {
     input = *block_input;
   }
-  TRY_ASSIGN(args, eval_args(e.args, scope));
+  TESSERA_TRY_ASSIGN(args, eval_args(e.args, scope));
   Status s = charge(1 + work_of(input) + args_work(args));
   if (!s.ok()) return located(e.pos, s.error());
   auto r = e.fn(*this, input, args);
@@ -275,8 +270,8 @@ Result<Value> Evaluator::eval_filter(const FilterExpr& e, Scope& scope, const Va
 }
 
 Result<Value> Evaluator::eval_test(const TestExpr& e, Scope& scope) {
-  TRY_ASSIGN(input, eval(*e.input, scope));
-  TRY_ASSIGN(args, eval_args(e.args, scope));
+  TESSERA_TRY_ASSIGN(input, eval(*e.input, scope));
+  TESSERA_TRY_ASSIGN(args, eval_args(e.args, scope));
   Status s = charge(work_of(input) + args_work(args));
   if (!s.ok()) return located(e.pos, s.error());
   auto r = e.fn(*this, input, args);

@@ -9,11 +9,6 @@
 namespace tessera::jinja {
 namespace {
 
-#define TRY_ASSIGN(var, expr)                \
-  auto var##_r = (expr);                     \
-  if (!var##_r.ok()) return var##_r.error(); \
-  auto var = std::move(var##_r).value();
-
 // The `loop` variable of a for loop. Mutable like Jinja2's LoopContext: the same object
 // advances through the iterations.
 class LoopObject final : public Object, public std::enable_shared_from_this<LoopObject> {
@@ -327,7 +322,7 @@ Status Evaluator::exec(const Stmt& stmt, Scope& scope, std::string& out) {
 }
 
 Status Evaluator::exec_for(const ForStmt& node, Scope& scope, std::string& out) {
-  TRY_ASSIGN(iterable, eval(*node.iter, scope));
+  TESSERA_TRY_ASSIGN(iterable, eval(*node.iter, scope));
   Value items;
   if (iterable.is_list()) {
     items = iterable;
@@ -344,7 +339,7 @@ Status Evaluator::exec_for(const ForStmt& node, Scope& scope, std::string& out) 
       if (!s.ok()) return located(node.pos, s.error());
       iter_scope->clear();
       TESSERA_TRY(assign(node.target, item, *iter_scope));
-      TRY_ASSIGN(pass, eval(*node.filter, *iter_scope));
+      TESSERA_TRY_ASSIGN(pass, eval(*node.filter, *iter_scope));
       if (truthy(pass)) kept.push_back(item);
     }
     items = Value::list(std::move(kept));
@@ -417,8 +412,8 @@ Status Evaluator::assign(const Target& target, const Value& value, Scope& scope)
 
 Status Evaluator::exec_call_block(const CallBlockStmt& node, Scope& scope, std::string& out) {
   const auto& call = static_cast<const CallExpr&>(*node.call);
-  TRY_ASSIGN(callee, eval(*call.callee, scope));
-  TRY_ASSIGN(args, eval_args(call.args, scope));
+  TESSERA_TRY_ASSIGN(callee, eval(*call.callee, scope));
+  TESSERA_TRY_ASSIGN(args, eval_args(call.args, scope));
   args.keywords.emplace_back(
       "caller", Value::object(std::make_shared<const Macro>(node.caller, scope.weak_from_this())));
   Result<Value> r = Value();

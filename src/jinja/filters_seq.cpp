@@ -11,18 +11,8 @@
 namespace tessera::jinja {
 namespace {
 
-#define BIND(fn, ...)                             \
-  auto bound_ = bind_args(fn, args, __VA_ARGS__); \
-  if (!bound_.ok()) return bound_.error();        \
-  const std::vector<const Value*>& a = bound_.value();
-
-#define TRY_ASSIGN(var, expr)                \
-  auto var##_r = (expr);                     \
-  if (!var##_r.ok()) return var##_r.error(); \
-  auto var = std::move(var##_r).value();
-
 Result<Value> f_length(Runtime&, const Value& input, CallArgs& args) {
-  BIND("length", {});
+  JINJA_BIND_ARGS("length", {});
   (void)a;
   switch (input.kind()) {
     case Value::Kind::undefined:
@@ -39,45 +29,45 @@ Result<Value> f_length(Runtime&, const Value& input, CallArgs& args) {
 }
 
 Result<Value> f_list(Runtime& rt, const Value& input, CallArgs& args) {
-  BIND("list", {});
+  JINJA_BIND_ARGS("list", {});
   (void)a;
-  TRY_ASSIGN(items, iterate(rt, input));
+  TESSERA_TRY_ASSIGN(items, iterate(rt, input));
   return Value::list(std::move(items));
 }
 
 Result<Value> f_first(Runtime& rt, const Value& input, CallArgs& args) {
-  BIND("first", {});
+  JINJA_BIND_ARGS("first", {});
   (void)a;
   if (input.is_string() && !input.str().empty()) {
     size_t i = 0;
     text::decode(input.str(), i);
     return Value::string(input.str().substr(0, i));
   }
-  TRY_ASSIGN(items, iterate(rt, input));
+  TESSERA_TRY_ASSIGN(items, iterate(rt, input));
   if (items.empty()) return Value::undefined("No first item, sequence was empty.");
   return items.front();
 }
 
 Result<Value> f_last(Runtime& rt, const Value& input, CallArgs& args) {
-  BIND("last", {});
+  JINJA_BIND_ARGS("last", {});
   (void)a;
-  TRY_ASSIGN(items, iterate(rt, input));
+  TESSERA_TRY_ASSIGN(items, iterate(rt, input));
   if (items.empty()) return Value::undefined("No last item, sequence was empty.");
   return items.back();
 }
 
 Result<Value> f_join(Runtime& rt, const Value& input, CallArgs& args) {
-  BIND("join", {"d", "attribute"});
-  TRY_ASSIGN(items, iterate(rt, input));
-  TRY_ASSIGN(sep, soft_str(rt, a[0] ? *a[0] : Value::string("")));
+  JINJA_BIND_ARGS("join", {"d", "attribute"});
+  TESSERA_TRY_ASSIGN(items, iterate(rt, input));
+  TESSERA_TRY_ASSIGN(sep, soft_str(rt, a[0] ? *a[0] : Value::string("")));
   std::string out;
   for (size_t i = 0; i < items.size(); ++i) {
     Value item = items[i];
     if (a[1] && !a[1]->is_none()) {
-      TRY_ASSIGN(attr, get_attribute_path(item, *a[1], nullptr));
+      TESSERA_TRY_ASSIGN(attr, get_attribute_path(item, *a[1], nullptr));
       item = std::move(attr);
     }
-    TRY_ASSIGN(s, soft_str(rt, item));
+    TESSERA_TRY_ASSIGN(s, soft_str(rt, item));
     TESSERA_TRY(rt.reserve_string(out.size() + s.size() + sep.size()));
     if (i) out += sep;
     out += s;
@@ -86,7 +76,7 @@ Result<Value> f_join(Runtime& rt, const Value& input, CallArgs& args) {
 }
 
 Result<Value> f_items(Runtime& rt, const Value& input, CallArgs& args) {
-  BIND("items", {});
+  JINJA_BIND_ARGS("items", {});
   (void)a;
   if (input.is_undefined()) return Value::list({}, ListFlavor::dict_items);
   if (!input.is_dict()) return type_error("Can only get item pairs from a mapping.");
@@ -121,13 +111,13 @@ Status sort_by_keys(Runtime& rt, std::vector<Value>& values, std::vector<Value>&
 }
 
 Result<Value> f_dictsort(Runtime& rt, const Value& input, CallArgs& args) {
-  BIND("dictsort", {"case_sensitive", "by", "reverse"});
+  JINJA_BIND_ARGS("dictsort", {"case_sensitive", "by", "reverse"});
   if (input.is_undefined()) return undefined_error(input);
   if (!input.is_dict()) {
     return type_error(std::string("dictsort: a mapping is required, not ") + type_name(input));
   }
   const bool case_sensitive = a[0] && truthy(*a[0]);
-  TRY_ASSIGN(by, str_arg("dictsort", a[1], "key"));
+  TESSERA_TRY_ASSIGN(by, str_arg("dictsort", a[1], "key"));
   if (by != "key" && by != "value") {
     return type_error("You can only sort by either 'key' or 'value'");
   }
@@ -177,15 +167,15 @@ Result<std::vector<Value>> sort_keys(const std::vector<Value>& items, const Valu
 }
 
 Result<Value> f_sort(Runtime& rt, const Value& input, CallArgs& args) {
-  BIND("sort", {"reverse", "case_sensitive", "attribute"});
-  TRY_ASSIGN(items, iterate(rt, input));
-  TRY_ASSIGN(keys, sort_keys(items, a[2], a[1] && truthy(*a[1])));
+  JINJA_BIND_ARGS("sort", {"reverse", "case_sensitive", "attribute"});
+  TESSERA_TRY_ASSIGN(items, iterate(rt, input));
+  TESSERA_TRY_ASSIGN(keys, sort_keys(items, a[2], a[1] && truthy(*a[1])));
   TESSERA_TRY(sort_by_keys(rt, items, keys, a[0] && truthy(*a[0])));
   return Value::list(std::move(items));
 }
 
 Result<Value> f_reverse(Runtime& rt, const Value& input, CallArgs& args) {
-  BIND("reverse", {});
+  JINJA_BIND_ARGS("reverse", {});
   (void)a;
   if (input.is_string()) {
     const auto offsets = text::code_point_offsets(input.str());
@@ -196,15 +186,15 @@ Result<Value> f_reverse(Runtime& rt, const Value& input, CallArgs& args) {
     }
     return Value::string(std::move(out));
   }
-  TRY_ASSIGN(items, iterate(rt, input));
+  TESSERA_TRY_ASSIGN(items, iterate(rt, input));
   std::reverse(items.begin(), items.end());
   return Value::list(std::move(items));
 }
 
 Result<Value> f_unique(Runtime& rt, const Value& input, CallArgs& args) {
-  BIND("unique", {"case_sensitive", "attribute"});
-  TRY_ASSIGN(items, iterate(rt, input));
-  TRY_ASSIGN(keys, sort_keys(items, a[1], a[0] && truthy(*a[0])));
+  JINJA_BIND_ARGS("unique", {"case_sensitive", "attribute"});
+  TESSERA_TRY_ASSIGN(items, iterate(rt, input));
+  TESSERA_TRY_ASSIGN(keys, sort_keys(items, a[1], a[0] && truthy(*a[0])));
   std::vector<Value> out;
   std::vector<const Value*> seen;
   for (size_t i = 0; i < items.size(); ++i) {
@@ -219,10 +209,10 @@ Result<Value> f_unique(Runtime& rt, const Value& input, CallArgs& args) {
 }
 
 Result<Value> min_max(Runtime& rt, const Value& input, CallArgs& args, bool want_max) {
-  BIND(want_max ? "max" : "min", {"case_sensitive", "attribute"});
-  TRY_ASSIGN(items, iterate(rt, input));
+  JINJA_BIND_ARGS(want_max ? "max" : "min", {"case_sensitive", "attribute"});
+  TESSERA_TRY_ASSIGN(items, iterate(rt, input));
   if (items.empty()) return Value::undefined("No aggregated item, sequence was empty.");
-  TRY_ASSIGN(keys, sort_keys(items, a[1], a[0] && truthy(*a[0])));
+  TESSERA_TRY_ASSIGN(keys, sort_keys(items, a[1], a[0] && truthy(*a[0])));
   bool mismatch = false;
   size_t best = 0;
   for (size_t i = 1; i < items.size(); ++i) {
@@ -241,20 +231,20 @@ Result<Value> f_max(Runtime& rt, const Value& input, CallArgs& args) {
 }
 
 Result<Value> f_sum(Runtime& rt, const Value& input, CallArgs& args) {
-  BIND("sum", {"attribute", "start"});
-  TRY_ASSIGN(items, iterate(rt, input));
+  JINJA_BIND_ARGS("sum", {"attribute", "start"});
+  TESSERA_TRY_ASSIGN(items, iterate(rt, input));
   Value total = a[1] ? *a[1] : Value::integer(0);
   for (const Value& item : items) {
     Value v = item;
     if (a[0] && !a[0]->is_none()) {
-      TRY_ASSIGN(attr, get_attribute_path(item, *a[0], nullptr));
+      TESSERA_TRY_ASSIGN(attr, get_attribute_path(item, *a[0], nullptr));
       v = std::move(attr);
     }
     if (total.is_string() || v.is_string()) {
       return type_error(std::string("unsupported operand type(s) for +: '") + type_name(total) +
                         "' and '" + type_name(v) + "'");
     }
-    TRY_ASSIGN(next, binary_op(rt, BinaryOp::add, total, v));
+    TESSERA_TRY_ASSIGN(next, binary_op(rt, BinaryOp::add, total, v));
     total = std::move(next);
   }
   return total;
@@ -275,17 +265,17 @@ Result<bool> run_test(Runtime& rt, const Value& v, const CallArgs& args, size_t 
 }
 
 Result<Value> select_impl(Runtime& rt, const Value& input, CallArgs& args, bool attr, bool keep) {
-  TRY_ASSIGN(items, iterate(rt, input));
+  TESSERA_TRY_ASSIGN(items, iterate(rt, input));
   if (attr && args.positional.empty()) return type_error("Missing parameter for attribute name");
   std::vector<Value> out;
   for (const Value& item : items) {
     TESSERA_TRY(rt.charge(1));
     Value subject = item;
     if (attr) {
-      TRY_ASSIGN(v, get_attribute_path(item, args.positional[0], nullptr));
+      TESSERA_TRY_ASSIGN(v, get_attribute_path(item, args.positional[0], nullptr));
       subject = std::move(v);
     }
-    TRY_ASSIGN(pass, run_test(rt, subject, args, attr ? 1 : 0));
+    TESSERA_TRY_ASSIGN(pass, run_test(rt, subject, args, attr ? 1 : 0));
     if (pass == keep) out.push_back(item);
   }
   return Value::list(std::move(out), ListFlavor::generator);
@@ -305,7 +295,7 @@ Result<Value> f_rejectattr(Runtime& rt, const Value& input, CallArgs& args) {
 }
 
 Result<Value> f_map(Runtime& rt, const Value& input, CallArgs& args) {
-  TRY_ASSIGN(items, iterate(rt, input));
+  TESSERA_TRY_ASSIGN(items, iterate(rt, input));
   std::vector<Value> out;
   out.reserve(items.size());
   if (args.positional.empty()) {
@@ -323,7 +313,7 @@ Result<Value> f_map(Runtime& rt, const Value& input, CallArgs& args) {
     if (!attribute) return type_error("map requires a filter argument");
     for (const Value& item : items) {
       TESSERA_TRY(rt.charge(1));
-      TRY_ASSIGN(v, get_attribute_path(item, *attribute, fallback));
+      TESSERA_TRY_ASSIGN(v, get_attribute_path(item, *attribute, fallback));
       out.push_back(std::move(v));
     }
     return Value::list(std::move(out), ListFlavor::generator);
@@ -337,17 +327,17 @@ Result<Value> f_map(Runtime& rt, const Value& input, CallArgs& args) {
     CallArgs filter_args;
     filter_args.positional.assign(args.positional.begin() + 1, args.positional.end());
     filter_args.keywords = args.keywords;
-    TRY_ASSIGN(v, filter(rt, item, filter_args));
+    TESSERA_TRY_ASSIGN(v, filter(rt, item, filter_args));
     out.push_back(std::move(v));
   }
   return Value::list(std::move(out), ListFlavor::generator);
 }
 
 Result<Value> f_batch(Runtime& rt, const Value& input, CallArgs& args) {
-  BIND("batch", {"linecount", "fill_with"}, 1);
-  TRY_ASSIGN(count, int_arg("batch", a[0], 1));
+  JINJA_BIND_ARGS("batch", {"linecount", "fill_with"}, 1);
+  TESSERA_TRY_ASSIGN(count, int_arg("batch", a[0], 1));
   if (count <= 0) return type_error("batch(): linecount must be positive");
-  TRY_ASSIGN(items, iterate(rt, input));
+  TESSERA_TRY_ASSIGN(items, iterate(rt, input));
   std::vector<Value> out;
   std::vector<Value> row;
   for (const Value& item : items) {
@@ -367,10 +357,10 @@ Result<Value> f_batch(Runtime& rt, const Value& input, CallArgs& args) {
 }
 
 Result<Value> f_slice(Runtime& rt, const Value& input, CallArgs& args) {
-  BIND("slice", {"slices", "fill_with"}, 1);
-  TRY_ASSIGN(slices, int_arg("slice", a[0], 1));
+  JINJA_BIND_ARGS("slice", {"slices", "fill_with"}, 1);
+  TESSERA_TRY_ASSIGN(slices, int_arg("slice", a[0], 1));
   if (slices <= 0) return type_error("slice(): slices must be positive");
-  TRY_ASSIGN(seq, iterate(rt, input));
+  TESSERA_TRY_ASSIGN(seq, iterate(rt, input));
   TESSERA_TRY(rt.reserve_items(static_cast<uint64_t>(slices)));
   const auto length = static_cast<int64_t>(seq.size());
   const int64_t per_slice = length / slices;

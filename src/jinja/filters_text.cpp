@@ -11,49 +11,39 @@
 namespace tessera::jinja {
 namespace {
 
-#define BIND(fn, ...)                             \
-  auto bound_ = bind_args(fn, args, __VA_ARGS__); \
-  if (!bound_.ok()) return bound_.error();        \
-  const std::vector<const Value*>& a = bound_.value();
-
-#define TRY_ASSIGN(var, expr)                \
-  auto var##_r = (expr);                     \
-  if (!var##_r.ok()) return var##_r.error(); \
-  auto var = std::move(var##_r).value();
-
 template <std::string (*F)(std::string_view)>
 Result<Value> text_map(Runtime& rt, const Value& input, CallArgs& args) {
-  BIND("filter", {});
+  JINJA_BIND_ARGS("filter", {});
   (void)a;
-  TRY_ASSIGN(s, soft_str(rt, input));
+  TESSERA_TRY_ASSIGN(s, soft_str(rt, input));
   return Value::string(F(s));
 }
 
 Result<Value> f_trim(Runtime& rt, const Value& input, CallArgs& args) {
-  BIND("trim", {"chars"});
-  TRY_ASSIGN(s, soft_str(rt, input));
+  JINJA_BIND_ARGS("trim", {"chars"});
+  TESSERA_TRY_ASSIGN(s, soft_str(rt, input));
   const std::string* chars = (a[0] && a[0]->is_string()) ? &a[0]->str() : nullptr;
   return Value::string(std::string(text::strip(s, chars, true, true)));
 }
 
 Result<Value> f_string(Runtime& rt, const Value& input, CallArgs& args) {
-  BIND("string", {});
+  JINJA_BIND_ARGS("string", {});
   (void)a;
   if (input.is_string()) return input;
-  TRY_ASSIGN(s, soft_str(rt, input));
+  TESSERA_TRY_ASSIGN(s, soft_str(rt, input));
   return Value::string(std::move(s));
 }
 
 Result<Value> f_safe(Runtime&, const Value& input, CallArgs& args) {
-  BIND("safe", {});
+  JINJA_BIND_ARGS("safe", {});
   (void)a;
   return input;
 }
 
 Result<Value> f_escape(Runtime& rt, const Value& input, CallArgs& args) {
-  BIND("escape", {});
+  JINJA_BIND_ARGS("escape", {});
   (void)a;
-  TRY_ASSIGN(s, soft_str(rt, input));
+  TESSERA_TRY_ASSIGN(s, soft_str(rt, input));
   std::string out;
   for (char c : s) {
     switch (c) {
@@ -81,9 +71,9 @@ Result<Value> f_escape(Runtime& rt, const Value& input, CallArgs& args) {
 }
 
 Result<Value> f_striptags(Runtime& rt, const Value& input, CallArgs& args) {
-  BIND("striptags", {});
+  JINJA_BIND_ARGS("striptags", {});
   (void)a;
-  TRY_ASSIGN(s, soft_str(rt, input));
+  TESSERA_TRY_ASSIGN(s, soft_str(rt, input));
   std::string stripped;
   for (size_t i = 0; i < s.size();) {
     if (s.compare(i, 4, "<!--") == 0) {
@@ -126,10 +116,10 @@ Result<Value> f_striptags(Runtime& rt, const Value& input, CallArgs& args) {
 }
 
 Result<Value> f_replace(Runtime& rt, const Value& input, CallArgs& args) {
-  BIND("replace", {"old", "new", "count"}, 2);
-  TRY_ASSIGN(s, soft_str(rt, input));
-  TRY_ASSIGN(old_s, soft_str(rt, *a[0]));
-  TRY_ASSIGN(new_s, soft_str(rt, *a[1]));
+  JINJA_BIND_ARGS("replace", {"old", "new", "count"}, 2);
+  TESSERA_TRY_ASSIGN(s, soft_str(rt, input));
+  TESSERA_TRY_ASSIGN(old_s, soft_str(rt, *a[0]));
+  TESSERA_TRY_ASSIGN(new_s, soft_str(rt, *a[1]));
   CallArgs call;
   call.positional = {Value::string(std::move(old_s)), Value::string(std::move(new_s))};
   if (a[2] && !a[2]->is_none()) call.positional.push_back(*a[2]);
@@ -138,8 +128,8 @@ Result<Value> f_replace(Runtime& rt, const Value& input, CallArgs& args) {
 }
 
 Result<Value> f_center(Runtime& rt, const Value& input, CallArgs& args) {
-  BIND("center", {"width"});
-  TRY_ASSIGN(s, soft_str(rt, input));
+  JINJA_BIND_ARGS("center", {"width"});
+  TESSERA_TRY_ASSIGN(s, soft_str(rt, input));
   CallArgs call;
   call.positional = {a[0] ? *a[0] : Value::integer(80)};
   auto method = find_method(Value::string(std::move(s)), "center");
@@ -147,13 +137,13 @@ Result<Value> f_center(Runtime& rt, const Value& input, CallArgs& args) {
 }
 
 Result<Value> f_indent(Runtime& rt, const Value& input, CallArgs& args) {
-  BIND("indent", {"width", "first", "blank"});
-  TRY_ASSIGN(s, soft_str(rt, input));
+  JINJA_BIND_ARGS("indent", {"width", "first", "blank"});
+  TESSERA_TRY_ASSIGN(s, soft_str(rt, input));
   std::string indentation;
   if (a[0] && a[0]->is_string()) {
     indentation = a[0]->str();
   } else {
-    TRY_ASSIGN(width, int_arg("indent", a[0], 4));
+    TESSERA_TRY_ASSIGN(width, int_arg("indent", a[0], 4));
     TESSERA_TRY(rt.reserve_string(static_cast<uint64_t>(std::max<int64_t>(width, 0))));
     indentation.assign(static_cast<size_t>(std::max<int64_t>(width, 0)), ' ');
   }
@@ -176,11 +166,11 @@ Result<Value> f_indent(Runtime& rt, const Value& input, CallArgs& args) {
 }
 
 Result<Value> f_truncate(Runtime& rt, const Value& input, CallArgs& args) {
-  BIND("truncate", {"length", "killwords", "end", "leeway"});
-  TRY_ASSIGN(s, soft_str(rt, input));
-  TRY_ASSIGN(length, int_arg("truncate", a[0], 255));
-  TRY_ASSIGN(end, str_arg("truncate", a[2], "..."));
-  TRY_ASSIGN(leeway, int_arg("truncate", a[3], 5));
+  JINJA_BIND_ARGS("truncate", {"length", "killwords", "end", "leeway"});
+  TESSERA_TRY_ASSIGN(s, soft_str(rt, input));
+  TESSERA_TRY_ASSIGN(length, int_arg("truncate", a[0], 255));
+  TESSERA_TRY_ASSIGN(end, str_arg("truncate", a[2], "..."));
+  TESSERA_TRY_ASSIGN(leeway, int_arg("truncate", a[3], 5));
   const auto end_len = static_cast<int64_t>(text::count_code_points(end));
   if (length < end_len) {
     return type_error(std::string("expected length >= ") + std::to_string(end_len));
@@ -198,9 +188,9 @@ Result<Value> f_truncate(Runtime& rt, const Value& input, CallArgs& args) {
 }
 
 Result<Value> f_wordcount(Runtime& rt, const Value& input, CallArgs& args) {
-  BIND("wordcount", {});
+  JINJA_BIND_ARGS("wordcount", {});
   (void)a;
-  TRY_ASSIGN(s, soft_str(rt, input));
+  TESSERA_TRY_ASSIGN(s, soft_str(rt, input));
   int64_t words = 0;
   bool in_word = false;
   for (size_t i = 0; i < s.size();) {
@@ -212,7 +202,7 @@ Result<Value> f_wordcount(Runtime& rt, const Value& input, CallArgs& args) {
 }
 
 Result<Value> f_format(Runtime& rt, const Value& input, CallArgs& args) {
-  TRY_ASSIGN(s, soft_str(rt, input));
+  TESSERA_TRY_ASSIGN(s, soft_str(rt, input));
   if (!args.keywords.empty()) {
     if (!args.positional.empty()) {
       return type_error("can't handle positional and keyword arguments at the same time");
@@ -225,7 +215,7 @@ Result<Value> f_format(Runtime& rt, const Value& input, CallArgs& args) {
 }
 
 Result<Value> f_tojson(Runtime& rt, const Value& input, CallArgs& args) {
-  BIND("tojson", {"ensure_ascii", "indent", "separators", "sort_keys"});
+  JINJA_BIND_ARGS("tojson", {"ensure_ascii", "indent", "separators", "sort_keys"});
   JsonStyle style;
   style.ensure_ascii = a[0] && truthy(*a[0]);
   style.sort_keys = a[3] && truthy(*a[3]);
@@ -235,7 +225,7 @@ Result<Value> f_tojson(Runtime& rt, const Value& input, CallArgs& args) {
     if (a[1]->is_string()) {
       style.indent = a[1]->str();
     } else {
-      TRY_ASSIGN(width, int_arg("tojson", a[1], 0));
+      TESSERA_TRY_ASSIGN(width, int_arg("tojson", a[1], 0));
       TESSERA_TRY(rt.reserve_string(static_cast<uint64_t>(std::max<int64_t>(width, 0))));
       style.indent.assign(static_cast<size_t>(std::max<int64_t>(width, 0)), ' ');
     }
@@ -317,9 +307,9 @@ std::optional<double> parse_float(std::string_view s) {
 }
 
 Result<Value> f_int(Runtime&, const Value& input, CallArgs& args) {
-  BIND("int", {"default", "base"});
+  JINJA_BIND_ARGS("int", {"default", "base"});
   const Value fallback = a[0] ? *a[0] : Value::integer(0);
-  TRY_ASSIGN(base, int_arg("int", a[1], 10));
+  TESSERA_TRY_ASSIGN(base, int_arg("int", a[1], 10));
   if (input.is_undefined()) return undefined_error(input);  // int(Undefined) raises in Jinja2
   if (input.is_integral()) return Value::integer(input.int_value());
   if (input.is_float()) {
@@ -337,7 +327,7 @@ Result<Value> f_int(Runtime&, const Value& input, CallArgs& args) {
 }
 
 Result<Value> f_float(Runtime&, const Value& input, CallArgs& args) {
-  BIND("float", {"default"});
+  JINJA_BIND_ARGS("float", {"default"});
   const Value fallback = a[0] ? *a[0] : Value::floating(0.0);
   if (input.is_undefined()) return undefined_error(input);
   if (input.is_number()) return Value::floating(input.number_value());
@@ -348,7 +338,7 @@ Result<Value> f_float(Runtime&, const Value& input, CallArgs& args) {
 }
 
 Result<Value> f_abs(Runtime&, const Value& input, CallArgs& args) {
-  BIND("abs", {});
+  JINJA_BIND_ARGS("abs", {});
   (void)a;
   if (input.is_float()) return Value::floating(std::fabs(input.number_value()));
   if (input.is_integral()) {
@@ -362,9 +352,9 @@ Result<Value> f_abs(Runtime&, const Value& input, CallArgs& args) {
 }
 
 Result<Value> f_round(Runtime& rt, const Value& input, CallArgs& args) {
-  BIND("round", {"precision", "method"});
-  TRY_ASSIGN(precision, int_arg("round", a[0], 0));
-  TRY_ASSIGN(method, str_arg("round", a[1], "common"));
+  JINJA_BIND_ARGS("round", {"precision", "method"});
+  TESSERA_TRY_ASSIGN(precision, int_arg("round", a[0], 0));
+  TESSERA_TRY_ASSIGN(method, str_arg("round", a[1], "common"));
   if (method != "common" && method != "ceil" && method != "floor") {
     return type_error("method must be common, ceil or floor");
   }
@@ -407,7 +397,7 @@ Result<Value> f_round(Runtime& rt, const Value& input, CallArgs& args) {
 }
 
 Result<Value> f_pprint(Runtime& rt, const Value& input, CallArgs& args) {
-  BIND("pprint", {});
+  JINJA_BIND_ARGS("pprint", {});
   (void)a;
   std::string out;
   TESSERA_TRY(append_repr(out, input, rt.options().max_output_bytes));
@@ -415,7 +405,7 @@ Result<Value> f_pprint(Runtime& rt, const Value& input, CallArgs& args) {
 }
 
 Result<Value> f_default(Runtime&, const Value& input, CallArgs& args) {
-  BIND("default", {"default_value", "boolean"});
+  JINJA_BIND_ARGS("default", {"default_value", "boolean"});
   const bool boolean = a[1] && truthy(*a[1]);
   if (input.is_undefined() || (boolean && !truthy(input))) {
     return a[0] ? *a[0] : Value::string("");
@@ -424,7 +414,7 @@ Result<Value> f_default(Runtime&, const Value& input, CallArgs& args) {
 }
 
 Result<Value> f_attr(Runtime&, const Value& input, CallArgs& args) {
-  BIND("attr", {"name"}, 1);
+  JINJA_BIND_ARGS("attr", {"name"}, 1);
   if (input.is_undefined()) return undefined_error(input);
   if (!a[0]->is_string()) return Value::undefined("attribute name must be a string");
   const std::string& name = a[0]->str();

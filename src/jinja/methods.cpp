@@ -77,14 +77,9 @@ Result<std::string> sub_arg(std::string_view fn, const Value* v) {
   return v->str();
 }
 
-#define BIND(fn, ...)                             \
-  auto bound_ = bind_args(fn, args, __VA_ARGS__); \
-  if (!bound_.ok()) return bound_.error();        \
-  const std::vector<const Value*>& a = bound_.value();
-
 Result<Value> str_find_impl(const Value& self, CallArgs& args, std::string_view fn, bool reverse,
                             bool raise) {
-  BIND(fn, {"sub", "start", "end"}, 1);
+  JINJA_BIND_ARGS(fn, {"sub", "start", "end"}, 1);
   auto sub = sub_arg(fn, a[0]);
   if (!sub.ok()) return sub.error();
   const std::string& s = self.str();
@@ -117,7 +112,7 @@ Result<Value> str_rindex(Runtime&, const Value& self, CallArgs& args) {
 }
 
 Result<Value> str_count(Runtime&, const Value& self, CallArgs& args) {
-  BIND("count", {"sub", "start", "end"}, 1);
+  JINJA_BIND_ARGS("count", {"sub", "start", "end"}, 1);
   auto sub = sub_arg("count", a[0]);
   if (!sub.ok()) return sub.error();
   auto span = span_args(self.str(), a[1], a[2]);
@@ -137,7 +132,7 @@ Result<Value> str_count(Runtime&, const Value& self, CallArgs& args) {
 }
 
 Result<Value> affix_impl(const Value& self, CallArgs& args, std::string_view fn, bool start) {
-  BIND(fn, {"prefix", "start", "end"}, 1);
+  JINJA_BIND_ARGS(fn, {"prefix", "start", "end"}, 1);
   std::vector<Value> candidates;
   if (a[0]->is_list() && a[0]->flavor() == ListFlavor::tuple) {
     candidates = a[0]->items();
@@ -184,7 +179,7 @@ size_t max_parts(Runtime& rt) {
 
 Result<Value> split_impl(Runtime& rt, const Value& self, CallArgs& args, bool reverse) {
   const char* fn = reverse ? "rsplit" : "split";
-  BIND(fn, {"sep", "maxsplit"});
+  JINJA_BIND_ARGS(fn, {"sep", "maxsplit"});
   std::string sep;
   const bool has_sep = a[0] && !a[0]->is_none();
   if (has_sep) {
@@ -210,14 +205,14 @@ Result<Value> str_rsplit(Runtime& rt, const Value& self, CallArgs& args) {
 }
 
 Result<Value> str_splitlines(Runtime& rt, const Value& self, CallArgs& args) {
-  BIND("splitlines", {"keepends"});
+  JINJA_BIND_ARGS("splitlines", {"keepends"});
   std::vector<std::string> parts;
   const bool ok = text::splitlines(self.str(), a[0] && truthy(*a[0]), max_parts(rt), parts);
   return strings_list(rt, std::move(parts), ok);
 }
 
 Result<Value> strip_impl(const Value& self, CallArgs& args, const char* fn, bool left, bool right) {
-  BIND(fn, {"chars"});
+  JINJA_BIND_ARGS(fn, {"chars"});
   if (a[0] && !a[0]->is_none() && !a[0]->is_string()) {
     return type_error(std::string(fn) + " arg must be None or str");
   }
@@ -237,26 +232,26 @@ Result<Value> str_rstrip(Runtime&, const Value& self, CallArgs& args) {
 
 template <std::string (*F)(std::string_view)>
 Result<Value> str_map(Runtime&, const Value& self, CallArgs& args) {
-  BIND("str method", {});
+  JINJA_BIND_ARGS("str method", {});
   (void)a;
   return Value::string(F(self.str()));
 }
 
 template <text::StringClass C>
 Result<Value> str_is(Runtime&, const Value& self, CallArgs& args) {
-  BIND("str method", {});
+  JINJA_BIND_ARGS("str method", {});
   (void)a;
   return Value::boolean(text::string_is(self.str(), C));
 }
 
 Result<Value> str_isascii(Runtime&, const Value& self, CallArgs& args) {
-  BIND("isascii", {});
+  JINJA_BIND_ARGS("isascii", {});
   (void)a;
   return Value::boolean(text::is_ascii(self.str()));
 }
 
 Result<Value> str_replace(Runtime& rt, const Value& self, CallArgs& args) {
-  BIND("replace", {"old", "new", "count"}, 2);
+  JINJA_BIND_ARGS("replace", {"old", "new", "count"}, 2);
   auto old_s = sub_arg("replace", a[0]);
   if (!old_s.ok()) return old_s.error();
   auto new_s = sub_arg("replace", a[1]);
@@ -293,7 +288,7 @@ Result<Value> str_replace(Runtime& rt, const Value& self, CallArgs& args) {
 }
 
 Result<Value> str_join(Runtime& rt, const Value& self, CallArgs& args) {
-  BIND("join", {"iterable"}, 1);
+  JINJA_BIND_ARGS("join", {"iterable"}, 1);
   auto items = iterate(rt, *a[0]);
   if (!items.ok()) return items.error();
   uint64_t size = 0;
@@ -316,7 +311,7 @@ Result<Value> str_join(Runtime& rt, const Value& self, CallArgs& args) {
 }
 
 Result<Value> pad_impl(Runtime& rt, const Value& self, CallArgs& args, const char* fn, char mode) {
-  BIND(fn, {"width", "fillchar"}, 1);
+  JINJA_BIND_ARGS(fn, {"width", "fillchar"}, 1);
   auto width = int_arg(fn, a[0], 0);
   if (!width.ok()) return width.error();
   std::string fill = " ";
@@ -352,7 +347,7 @@ Result<Value> str_rjust(Runtime& rt, const Value& self, CallArgs& args) {
 }
 
 Result<Value> str_zfill(Runtime& rt, const Value& self, CallArgs& args) {
-  BIND("zfill", {"width"}, 1);
+  JINJA_BIND_ARGS("zfill", {"width"}, 1);
   auto width = int_arg("zfill", a[0], 0);
   if (!width.ok()) return width.error();
   const std::string& s = self.str();
@@ -366,7 +361,7 @@ Result<Value> str_zfill(Runtime& rt, const Value& self, CallArgs& args) {
 
 Result<Value> partition_impl(const Value& self, CallArgs& args, bool reverse) {
   const char* fn = reverse ? "rpartition" : "partition";
-  BIND(fn, {"sep"}, 1);
+  JINJA_BIND_ARGS(fn, {"sep"}, 1);
   auto sep = sub_arg(fn, a[0]);
   if (!sep.ok()) return sep.error();
   if (sep->empty()) return type_error("empty separator");
@@ -392,7 +387,7 @@ Result<Value> str_rpartition(Runtime&, const Value& self, CallArgs& args) {
 
 Result<Value> affix_remove(const Value& self, CallArgs& args, bool prefix) {
   const char* fn = prefix ? "removeprefix" : "removesuffix";
-  BIND(fn, {"affix"}, 1);
+  JINJA_BIND_ARGS(fn, {"affix"}, 1);
   auto affix = sub_arg(fn, a[0]);
   if (!affix.ok()) return affix.error();
   const std::string& s = self.str();
@@ -418,14 +413,14 @@ Result<Value> str_format(Runtime& rt, const Value& self, CallArgs& args) {
 }
 
 Result<Value> list_count(Runtime&, const Value& self, CallArgs& args) {
-  BIND("count", {"value"}, 1);
+  JINJA_BIND_ARGS("count", {"value"}, 1);
   int64_t n = 0;
   for (const Value& v : self.items()) n += equal(v, *a[0]) ? 1 : 0;
   return Value::integer(n);
 }
 
 Result<Value> list_index(Runtime&, const Value& self, CallArgs& args) {
-  BIND("index", {"value", "start", "stop"}, 1);
+  JINJA_BIND_ARGS("index", {"value", "start", "stop"}, 1);
   const auto& items = self.items();
   const auto n = static_cast<int64_t>(items.size());
   auto norm = [&](const Value* v, int64_t fallback) -> Result<int64_t> {
@@ -446,13 +441,13 @@ Result<Value> list_index(Runtime&, const Value& self, CallArgs& args) {
 }
 
 Result<Value> copy_self(Runtime&, const Value& self, CallArgs& args) {
-  BIND("copy", {});
+  JINJA_BIND_ARGS("copy", {});
   (void)a;
   return self;
 }
 
 Result<Value> dict_get(Runtime&, const Value& self, CallArgs& args) {
-  BIND("get", {"key", "default"}, 1);
+  JINJA_BIND_ARGS("get", {"key", "default"}, 1);
   if (hashable(*a[0])) {
     if (const Value* v = self.dict().find(*a[0])) return *v;
   }
@@ -461,7 +456,7 @@ Result<Value> dict_get(Runtime&, const Value& self, CallArgs& args) {
 
 template <ListFlavor F>
 Result<Value> dict_view(Runtime& rt, const Value& self, CallArgs& args) {
-  BIND("dict view", {});
+  JINJA_BIND_ARGS("dict view", {});
   (void)a;
   const auto& entries = self.dict().entries();
   TESSERA_TRY(rt.reserve_items(entries.size()));

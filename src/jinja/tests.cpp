@@ -8,14 +8,9 @@
 namespace tessera::jinja {
 namespace {
 
-#define BIND(fn, ...)                             \
-  auto bound_ = bind_args(fn, args, __VA_ARGS__); \
-  if (!bound_.ok()) return bound_.error();        \
-  const std::vector<const Value*>& a = bound_.value();
-
 template <bool (*P)(const Value&)>
 Result<bool> simple(Runtime&, const Value& v, CallArgs& args) {
-  BIND("test", {});
+  JINJA_BIND_ARGS("test", {});
   (void)a;
   return P(v);
 }
@@ -73,7 +68,7 @@ bool is_callable(const Value& v) {
 // str(value).islower() / .isupper(), as Jinja2 (so {'k': 1} is lower).
 template <text::StringClass C>
 Result<bool> t_case(Runtime& rt, const Value& v, CallArgs& args) {
-  BIND("lower", {});
+  JINJA_BIND_ARGS("lower", {});
   (void)a;
   auto s = to_str(rt, v);
   if (!s.ok()) return s.error();
@@ -88,18 +83,18 @@ Result<bool> parity(const Value& v, int64_t want) {
 }
 
 Result<bool> t_odd(Runtime&, const Value& v, CallArgs& args) {
-  BIND("odd", {});
+  JINJA_BIND_ARGS("odd", {});
   (void)a;
   return parity(v, 1);
 }
 Result<bool> t_even(Runtime&, const Value& v, CallArgs& args) {
-  BIND("even", {});
+  JINJA_BIND_ARGS("even", {});
   (void)a;
   return parity(v, 0);
 }
 
 Result<bool> t_divisibleby(Runtime& rt, const Value& v, CallArgs& args) {
-  BIND("divisibleby", {"num"}, 1);
+  JINJA_BIND_ARGS("divisibleby", {"num"}, 1);
   auto r = binary_op(rt, BinaryOp::mod, v, *a[0]);
   if (!r.ok()) return r.error();
   return equal(*r, Value::integer(0));
@@ -107,17 +102,17 @@ Result<bool> t_divisibleby(Runtime& rt, const Value& v, CallArgs& args) {
 
 template <CompareOp Op>
 Result<bool> t_compare(Runtime&, const Value& v, CallArgs& args) {
-  BIND("test", {"other"}, 1);
+  JINJA_BIND_ARGS("test", {"other"}, 1);
   return compare(Op, v, *a[0]);
 }
 
 Result<bool> t_in(Runtime&, const Value& v, CallArgs& args) {
-  BIND("in", {"seq"}, 1);
+  JINJA_BIND_ARGS("in", {"seq"}, 1);
   return contains(*a[0], v);
 }
 
 Result<bool> t_sameas(Runtime&, const Value& v, CallArgs& args) {
-  BIND("sameas", {"other"}, 1);
+  JINJA_BIND_ARGS("sameas", {"other"}, 1);
   const Value& o = *a[0];
   if (v.kind() != o.kind()) return false;
   switch (v.kind()) {
@@ -134,13 +129,13 @@ Result<bool> t_sameas(Runtime&, const Value& v, CallArgs& args) {
 }
 
 Result<bool> t_filter(Runtime&, const Value& v, CallArgs& args) {
-  BIND("filter", {});
+  JINJA_BIND_ARGS("filter", {});
   (void)a;
   return v.is_string() && find_filter(v.str()) != nullptr;
 }
 
 Result<bool> t_test(Runtime&, const Value& v, CallArgs& args) {
-  BIND("test", {});
+  JINJA_BIND_ARGS("test", {});
   (void)a;
   return v.is_string() && find_test(v.str()) != nullptr;
 }

@@ -101,3 +101,12 @@ using Status = Result<void>;
     auto var = (expr);                 \
     if (!var.ok()) return var.error(); \
   } while (0)
+
+// Declares `var` holding the value of a Result expression, or returns its error from the
+// enclosing function.
+#define TESSERA_TRY_ASSIGN(var, expr) \
+  TESSERA_TRY_ASSIGN_IMPL_(var, expr, TESSERA_CONCAT_(tessera_try_, __COUNTER__))
+#define TESSERA_TRY_ASSIGN_IMPL_(var, expr, tmp) \
+  auto tmp = (expr);                             \
+  if (!tmp.ok()) return tmp.error();             \
+  auto var = std::move(tmp).value()
