@@ -1,0 +1,56 @@
+// Causal multi-head attention of a batch of query tokens over a K/V cache shared by several
+// sequences (continuous batching), with grouped-query attention (GQA).
+//
+// The cache is a set of cells (kv_rows.h: [n_cells][n_kv_heads][head_dim] for K and for V);
+// each cell holds one token of one sequence, described by (cell_seq, cell_pos). A query
+// token of sequence s at position p attends to every cell c with cell_seq[c] == s and
+// cell_pos[c] <= p, looked for in its window [cell_begin, cell_end) of cells (give
+// [0, n_cells) when the allocator does not keep a sequence's cells together). The batch's
+// own K/V rows must be stored (kv_store) before the call, so a token sees itself.
+#pragma once
+
+#include <cstdint>
+
+#include "backend/cpu/kv_rows.h"
+#include "backend/cpu/thread_pool.h"
+
+namespace tessera::backend::cpu {
+
+// One layer's cache, read-only. Not owned.
+struct KvCacheView {
+  KvType type = KvType::f16;
+  const void* k = nullptr;  // n_cells rows of kv_row_bytes(type, n_kv_heads * head_dim)
+  const void* v = nullptr;  // same layout as k
+  int64_t n_cells = 0;
+  const int32_t* cell_seq = nullptr;  // n_cells sequence ids; < 0 marks an empty cell
+  const int32_t* cell_pos = nullptr;  // n_cells positions
+};
+
+struct AttentionShape {
+  int n_heads = 0;     // query heads, a multiple of n_kv_heads
+  int n_kv_heads = 0;  // query head h reads kv head h / (n_heads / n_kv_heads)
+  int head_dim = 0;
+  float scale = 0.0f;  // score scale; 0 means 1 / sqrt(head_dim)
+};
+
+// What one query token sees.
+struct AttentionQuery {
+  int32_t seq = 0;
+  int32_t pos = 0;
+  int32_t cell_begin = 0;  // window of cells to scan, [cell_begin, cell_end)
+  int32_t cell_end = 0;
+};
+
+// out[t][h][:] = sum_c softmax_c(scale * q[t][h] . K[c][kvh]) * V[c][kvh] over the cells c
+// visible to query t (see above), for t < n_tokens, h < n_heads.
+//   q:   [n_tokens][n_heads][head_dim] f32, contiguous.
+//   out: [n_tokens][n_heads][head_dim] f32, contiguous; must not overlap q.
+// A query that sees no cell gets zeros. Scores are never materialized: one pass over the
+// cells with an online softmax (f32), cells in increasing index order, so the result for a
+// query does not depend on other sequences' cells, the batch or the thread count. Threads
+// split the (token, kv head) pairs; allocation: none after a thread's first call with the
+// largest head group (thread_local buffers).
+void attention(const float* q, int64_t n_tokens, const AttentionQuery* queries,
+               const KvCacheView& kv, const AttentionShape& shape, float* out, ThreadPool* pool);
+
+}  // namespace tessera::backend::cpu

@@ -1,0 +1,93 @@
+#include "backend/cpu/matmul.h"
+
+#include <algorithm>
+#include <cassert>
+#include <string>
+#include <vector>
+
+namespace tessera::backend::cpu {
+namespace {
+
+// Weight rows dequantized together, so each token row of x is read once per tile.
+constexpr int64_t kRowTile = 4;
+
+float* scratch(size_t n) {
+  thread_local std::vector<float> buf;
+  if (buf.size() < n) buf.resize(n);
+  return buf.data();
+}
+
+}  // namespace
+
+float dot_f32(const float* a, const float* b, int64_t n) {
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (int j = 0; j < 8; ++j) acc[j] += a[i + j] * b[i + j];
+  }
+  for (; i < n; ++i) acc[0] += a[i] * b[i];
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+void matmul(const WeightView& w, const float* x, int64_t n_tokens, float* y, const float* bias,
+            ThreadPool* pool) {
+  assert(weight_type_supported(w.type));
+  if (n_tokens <= 0 || w.rows <= 0) return;
+  const gguf::TensorTypeInfo* info = gguf::tensor_type_info(w.type);
+  const size_t row_bytes = weight_row_bytes(w);
+  const auto* base = static_cast<const uint8_t*>(w.data);
+  const int64_t cols = w.cols;
+  const int64_t rows = w.rows;
+  const bool is_f32 = w.type == gguf::TensorType::F32;
+
+  parallel_for(
+      pool, rows,
+      [&](int64_t begin, int64_t end) {
+        float* buf = is_f32 ? nullptr : scratch(static_cast<size_t>(kRowTile * cols));
+        for (int64_t r0 = begin; r0 < end; r0 += kRowTile) {
+          const int64_t nr = std::min(kRowTile, end - r0);
+          const float* wrows[kRowTile];
+          for (int64_t i = 0; i < nr; ++i) {
+            const uint8_t* src = base + static_cast<size_t>(r0 + i) * row_bytes;
+            if (is_f32) {
+              wrows[i] = reinterpret_cast<const float*>(src);
+            } else {
+              info->dequantize(src, buf + i * cols, cols);
+              wrows[i] = buf + i * cols;
+            }
+          }
+          for (int64_t t = 0; t < n_tokens; ++t) {
+            const float* xt = x + t * cols;
+            float* yt = y + t * rows;
+            for (int64_t i = 0; i < nr; ++i) {
+              const float b = bias != nullptr ? bias[r0 + i] : 0.0f;
+              yt[r0 + i] = dot_f32(wrows[i], xt, cols) + b;
+            }
+          }
+        }
+      },
+      kRowTile);
+}
+
+Status get_rows(const WeightView& w, const int32_t* ids, int64_t n_ids, float* out,
+                ThreadPool* pool) {
+  assert(weight_type_supported(w.type));
+  for (int64_t i = 0; i < n_ids; ++i) {
+    if (ids[i] < 0 || ids[i] >= w.rows) {
+      return make_error(ErrorCode::out_of_range,
+                        "token id " + std::to_string(ids[i]) + " at index " + std::to_string(i) +
+                            " is outside the vocabulary of " + std::to_string(w.rows));
+    }
+  }
+  const gguf::TensorTypeInfo* info = gguf::tensor_type_info(w.type);
+  const size_t row_bytes = weight_row_bytes(w);
+  const auto* base = static_cast<const uint8_t*>(w.data);
+  parallel_for(pool, n_ids, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      info->dequantize(base + static_cast<size_t>(ids[i]) * row_bytes, out + i * w.cols, w.cols);
+    }
+  });
+  return {};
+}
+
+}  // namespace tessera::backend::cpu
