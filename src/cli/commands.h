@@ -25,6 +25,9 @@ Runner add_tokenize_command(CLI::App& app);
 // `tessera template (--model FILE | --template FILE) --messages JSON [--tools JSON] ...`
 Runner add_template_command(CLI::App& app);
 
+// `tessera run --model FILE (--prompt TEXT | --chat JSON | interactive) [-n N] ...`
+Runner add_run_command(CLI::App& app);
+
 // Formats a byte count for people: "1.23 GiB", "512 B".
 std::string human_bytes(uint64_t bytes);
 // Formats a count for people: "494.03 M", "7.50 B", "1234".

@@ -79,6 +79,8 @@ int run(int argc, char** argv) {
   commands.emplace_back(app.get_subcommand("tokenize"), runner);
   runner = add_template_command(app);
   commands.emplace_back(app.get_subcommand("template"), runner);
+  runner = add_run_command(app);
+  commands.emplace_back(app.get_subcommand("run"), runner);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

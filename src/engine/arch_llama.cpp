@@ -60,12 +60,16 @@ std::vector<TensorPlan> qwen2_plan(const ModelShape& s) {
 }  // namespace
 
 const ArchSpec& llama_architecture() {
-  static const ArchSpec spec{"llama", ModelKind::decoder, write_decoder_hparams, llama_plan};
+  static const DecoderTraits traits{RopeKind::normal, false, true, true};
+  static const ArchSpec spec{"llama", ModelKind::decoder, write_decoder_hparams, llama_plan,
+                             &traits};
   return spec;
 }
 
 const ArchSpec& qwen2_architecture() {
-  static const ArchSpec spec{"qwen2", ModelKind::decoder, write_decoder_hparams, qwen2_plan};
+  static const DecoderTraits traits{RopeKind::neox, true, true, false};
+  static const ArchSpec spec{"qwen2", ModelKind::decoder, write_decoder_hparams, qwen2_plan,
+                             &traits};
   return spec;
 }
 

@@ -68,6 +68,25 @@ struct TensorPlan {
   bool fixed_f32 = false;
 };
 
+// How a decoder's forward pass differs between architectures: what the runtime
+// (engine/llm/) reads to build a model. Hyperparameters always come from the generic
+// `<arch>.*` keys: attention.head_count(_kv), attention.layer_norm_rms_epsilon,
+// rope.freq_base, rope.dimension_count, rope.scaling.type/factor; tensor names are
+// llama.cpp's (token_embd, blk.N.attn_q, ..., output_norm, output, rope_freqs).
+enum class RopeKind {
+  normal,  // rotates adjacent pairs (2i, 2i + 1): llama
+  neox,    // rotates pairs (i, i + n_rot / 2): qwen2, NeoX
+};
+
+struct DecoderTraits {
+  RopeKind rope = RopeKind::normal;
+  bool qkv_bias = false;  // blk.N.attn_{q,k,v}.bias are required
+  // output.weight may be absent, the output projection then uses token_embd (tied).
+  bool output_may_be_tied = true;
+  // rope_freqs.weight (Llama-3.1 per-dimension frequency divisors) is read when present.
+  bool rope_freq_factors = true;
+};
+
 struct ArchSpec {
   std::string_view name;
   ModelKind kind;
@@ -75,6 +94,8 @@ struct ArchSpec {
   void (*write_hparams)(const ModelShape& shape, gguf::Writer& w);
   // The tensors of a model of this shape, in file order.
   std::vector<TensorPlan> (*tensor_plan)(const ModelShape& shape);
+  // Decoders the runtime can run; nullptr for the others.
+  const DecoderTraits* decoder = nullptr;
 };
 
 // The table; nullptr for an architecture we do not know.

@@ -48,7 +48,13 @@ bool SpecialTokenSplitter::active(TokenId id, bool parse_special) const {
 }
 
 void SpecialTokenSplitter::split(std::string_view text, bool parse_special,
-                                 std::vector<Fragment>& out) const {
+                                 std::vector<Fragment>& out,
+                                 std::span<const std::pair<size_t, size_t>> plain_ranges) const {
+  // Whether a control token at [begin, end) must stay plain text.
+  const auto in_plain_range = [&plain_ranges](size_t begin, size_t end) {
+    return std::any_of(plain_ranges.begin(), plain_ranges.end(),
+                       [&](const auto& r) { return begin < r.second && r.first < end; });
+  };
   out.clear();
   const size_t n = text.size();
   if (n == 0) return;
@@ -64,6 +70,10 @@ void SpecialTokenSplitter::split(std::string_view text, bool parse_special,
       if (id == kNoToken) continue;
       const int32_t prio = priority_[static_cast<size_t>(id)];
       if (prio < 0 || !active(id, parse_special)) continue;
+      if (!plain_ranges.empty() && vocab_->has_attr(id, kAttrControl | kAttrUnknown) &&
+          in_plain_range(p, p + len)) {
+        continue;
+      }
       found.push_back(Occurrence{prio, p});
     }
   }

@@ -12,7 +12,9 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "engine/tokenizer/vocab.h"
@@ -30,8 +32,10 @@ class SpecialTokenSplitter {
   // `vocab` must outlive the splitter.
   explicit SpecialTokenSplitter(const Vocab& vocab);
 
-  // Replaces `out` with the fragments of `text`, in order. Thread-safe.
-  void split(std::string_view text, bool parse_special, std::vector<Fragment>& out) const;
+  // Replaces `out` with the fragments of `text`, in order. Control/unknown tokens that
+  // overlap one of `plain_ranges` ([begin, end) byte ranges) are left as raw text. Thread-safe.
+  void split(std::string_view text, bool parse_special, std::vector<Fragment>& out,
+             std::span<const std::pair<size_t, size_t>> plain_ranges = {}) const;
 
  private:
   bool active(TokenId id, bool parse_special) const;

@@ -4,8 +4,8 @@
 
 namespace tessera::engine {
 
-StreamDecoder::StreamDecoder(const Tokenizer& tokenizer, bool render_special)
-    : tokenizer_(&tokenizer), render_special_(render_special) {}
+StreamDecoder::StreamDecoder(const Tokenizer& tokenizer, bool render_special, bool at_text_start)
+    : tokenizer_(&tokenizer), render_special_(render_special), first_(at_text_start) {}
 
 std::string StreamDecoder::push(TokenId id) {
   std::string piece = tokenizer_->token_to_piece(id, render_special_);

@@ -35,7 +35,7 @@ std::vector<TokenId> Tokenizer::encode(std::string_view text, EncodeOptions opti
     text = repaired;
   }
   thread_local std::vector<Fragment> fragments;
-  im.splitter->split(text, options.parse_special, fragments);
+  im.splitter->split(text, options.parse_special, fragments, options.plain_ranges);
 
   std::vector<TokenId> out;
   out.reserve(text.size() / 3 + 4);

@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "util/result.h"
@@ -45,6 +46,12 @@ struct EncodeOptions {
   // Match the text of control tokens whole in the input (e.g. "<|im_start|>" -> its id).
   // User-defined tokens are always matched whole, as Hugging Face's added tokens are.
   bool parse_special = false;
+  // With parse_special: byte ranges [begin, end) of the text (after invalid UTF-8 is
+  // replaced; for valid input, of the text as given) where control tokens are NOT matched,
+  // e.g. the message contents inside a rendered chat prompt, so that user text cannot
+  // inject control tokens while the template's markup still becomes special tokens.
+  // Sorted or not; may overlap. A control token overlapping a range stays plain text.
+  std::span<const std::pair<size_t, size_t>> plain_ranges = {};
 };
 
 class Tokenizer {
@@ -115,7 +122,11 @@ class Tokenizer {
 // outlive it.
 class StreamDecoder {
  public:
-  explicit StreamDecoder(const Tokenizer& tokenizer, bool render_special = true);
+  // at_text_start: the tokens begin a text, so the space an SPM/WordPiece tokenizer puts
+  // before the first word is dropped (as decode does); false for tokens generated after a
+  // prompt, whose leading space is part of the continuation.
+  explicit StreamDecoder(const Tokenizer& tokenizer, bool render_special = true,
+                         bool at_text_start = true);
   std::string push(TokenId id);  // text that is now complete (possibly empty)
   std::string flush();           // whatever is held back, invalid bytes replaced
 

@@ -1,0 +1,176 @@
+// The decoder runtime: a loaded model (LlmModel, immutable, shared) and per-user state
+// (LlmContext: KV cache and scratch) that runs batches of tokens of several sequences.
+//
+// Threads: an LlmModel is read-only after load() and may be shared by any number of contexts
+// on any threads. An LlmContext is used by one thread at a time; it owns a ThreadPool its
+// forward pass runs on.
+//
+// Numerics: f32 activations; weights are read in their stored GGUF type from the memory-mapped
+// file and dequantized on the fly (backend/cpu). Results are bit-identical for any thread
+// count, and a sequence's logits do not depend on what else is in the batch or the cache.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "backend/cpu/kv_rows.h"
+#include "backend/cpu/thread_pool.h"
+#include "backend/cpu/weight.h"
+#include "engine/architecture.h"
+#include "engine/tokenizer/tokenizer.h"
+#include "gguf/reader.h"
+#include "util/result.h"
+
+namespace tessera::engine {
+
+struct LoadOptions {
+  int n_threads = 0;  // 0 = one per core
+};
+
+// Hyperparameters of a decoder, as read from the file's `<arch>.*` keys.
+struct DecoderHparams {
+  int64_t n_vocab = 0;
+  int64_t n_ctx_train = 0;
+  int64_t n_embd = 0;
+  int64_t n_layer = 0;
+  int64_t n_ff = 0;
+  int n_head = 0;
+  int n_head_kv = 0;
+  int head_dim = 0;  // n_embd / n_head
+  int n_rot = 0;     // rope.dimension_count, else head_dim
+  float norm_eps = 1e-5f;
+  float rope_freq_base = 10000.0f;
+  float rope_freq_scale = 1.0f;  // 1 / rope.scaling.factor for linear scaling
+};
+
+// One transformer block's weights: views into the mapped file (biases null when absent).
+struct DecoderLayer {
+  const float* attn_norm = nullptr;
+  backend::cpu::WeightView wq, wk, wv, wo;
+  const float* bq = nullptr;
+  const float* bk = nullptr;
+  const float* bv = nullptr;
+  const float* ffn_norm = nullptr;
+  backend::cpu::WeightView ffn_gate, ffn_up, ffn_down;
+};
+
+class LlmModel {  // immutable after load; shared by contexts; thread-safe to read
+ public:
+  // Opens and maps `path`, checks every tensor's presence, type and shape, builds the
+  // tokenizer. Errors: not a decoder / unsupported architecture (names it and the supported
+  // ones), missing tensor or wrong shape (names the tensor, expected and actual shapes), bad
+  // hyperparameters, tokenizer errors.
+  static Result<std::shared_ptr<const LlmModel>> load(const std::string& path,
+                                                      const LoadOptions& options = {});
+
+  const Tokenizer& tokenizer() const { return tokenizer_; }
+  const gguf::GgufFile& file() const { return file_; }
+  int64_t n_vocab() const { return hp_.n_vocab; }
+  int64_t n_ctx_train() const { return hp_.n_ctx_train; }
+  int64_t n_embd() const { return hp_.n_embd; }
+  int64_t n_layer() const { return hp_.n_layer; }
+  std::string_view architecture() const { return spec_->name; }
+
+  // The runtime's view (used by LlmContext).
+  const DecoderHparams& hparams() const { return hp_; }
+  const DecoderTraits& traits() const { return *spec_->decoder; }
+  int n_threads() const { return n_threads_; }
+  const backend::cpu::WeightView& token_embd() const { return token_embd_; }
+  const backend::cpu::WeightView& output() const { return output_; }  // token_embd when tied
+  const float* output_norm() const { return output_norm_; }
+  const float* rope_freq_factors() const { return rope_freqs_; }  // null when absent
+  const DecoderLayer& layer(int64_t i) const { return layers_[static_cast<size_t>(i)]; }
+
+  LlmModel(const LlmModel&) = delete;
+  LlmModel& operator=(const LlmModel&) = delete;
+
+ private:
+  LlmModel(gguf::GgufFile file, Tokenizer tokenizer);
+  Status bind_tensors();
+  gguf::GgufFile file_;
+  Tokenizer tokenizer_;
+  const ArchSpec* spec_ = nullptr;
+  DecoderHparams hp_;
+  int n_threads_ = 1;
+  backend::cpu::WeightView token_embd_, output_;
+  const float* output_norm_ = nullptr;
+  const float* rope_freqs_ = nullptr;
+  std::vector<DecoderLayer> layers_;
+};
+
+struct ContextOptions {
+  int64_t n_ctx = 0;      // KV cells in total; 0 = min(n_ctx_train, 4096)
+  int32_t n_seq_max = 1;  // sequences that may be in the cache at once (ids 0..n_seq_max-1)
+  backend::cpu::KvType kv_type = backend::cpu::KvType::f16;
+  int n_threads = 0;      // 0 = the model's
+  int64_t n_batch = 512;  // tokens per forward pass; larger batches run in chunks
+};
+
+// Tokens of one forward pass: prompt chunks of some sequences and single decode tokens of
+// others, in any order (a sequence's tokens must come in increasing position order).
+struct Batch {
+  std::vector<TokenId> tokens;
+  std::vector<int32_t> seq;
+  std::vector<int32_t> pos;
+  std::vector<uint8_t> want_logits;
+  void add(TokenId token, int32_t seq_id, int32_t position, bool logits);
+  void clear();
+  size_t size() const { return tokens.size(); }
+};
+
+class LlmContext {  // per-user state: KV cache + scratch; one thread at a time
+ public:
+  // Errors (invalid_argument): n_ctx < 0 or > 2^31 - 1, n_seq_max < 1, a KV type the head size
+  // cannot hold (q8_0 needs a multiple of 32); out_of_range when the cache cannot be allocated.
+  static Result<std::unique_ptr<LlmContext>> create(std::shared_ptr<const LlmModel> model,
+                                                    const ContextOptions& options = {});
+  ~LlmContext();
+
+  // Runs the batch. Errors (nothing is changed in the cache on error): invalid token id, seq id
+  // out of range, position not the next one of its sequence, no free KV cells left ("context
+  // full": out_of_range, saying how many cells there are and how many are used), NaN/Inf
+  // produced in the logits (malformed; names the batch entry). Logits of earlier decodes are gone
+  // after any call.
+  Status decode(const Batch& batch);
+  // Logits (n_vocab floats) of batch entry i of the last decode (i must have had want_logits;
+  // otherwise, or after a failed decode, an empty span).
+  std::span<const float> logits(size_t i) const;
+
+  void clear_sequence(int32_t seq);            // frees its cells
+  int32_t sequence_length(int32_t seq) const;  // tokens of seq in the cache (= next position)
+  int64_t n_ctx() const { return n_cells_; }
+  int64_t n_cells_used() const { return n_used_; }
+  const LlmModel& model() const { return *model_; }
+
+ private:
+  struct Scratch;
+  LlmContext() = default;
+  Status check_batch(const Batch& batch) const;
+  // Runs batch entries [begin, end) (at most n_batch); their cells are already assigned.
+  void forward(const Batch& batch, size_t begin, size_t end);
+
+  std::shared_ptr<const LlmModel> model_;
+  ContextOptions options_;
+  std::unique_ptr<backend::cpu::ThreadPool> pool_;
+  int64_t n_cells_ = 0;
+  int64_t n_used_ = 0;
+  size_t kv_row_bytes_ = 0;
+  std::vector<uint8_t> k_cache_, v_cache_;  // [n_layer][n_cells][kv row]
+  std::vector<int32_t> cell_seq_, cell_pos_;
+  std::vector<int32_t> seq_length_;
+  std::vector<std::pair<int32_t, int32_t>> seq_cells_;  // per sequence: cells [first, second)
+  std::vector<std::pair<int32_t, int32_t>> saved_seq_cells_;
+  mutable std::vector<int32_t> check_next_;  // check_batch's scratch
+  std::vector<int32_t> batch_cells_;         // cell of each entry of the current batch
+  std::unique_ptr<Scratch> scratch_;
+  std::vector<float> logits_;          // [n_logit_rows][n_vocab]
+  std::vector<int64_t> logits_index_;  // batch entry -> row of logits_, or -1
+  int64_t n_logit_rows_ = 0;
+};
+
+}  // namespace tessera::engine

@@ -1,0 +1,207 @@
+// LlmContext: the KV cache's cells, batch validation and the decode entry point. The forward
+// pass itself is in forward.cpp.
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <utility>
+
+#include "engine/llm/forward_scratch.h"
+#include "engine/llm/llm.h"
+#include "engine/memory_estimate.h"
+
+namespace tessera::engine {
+
+namespace cpu = backend::cpu;
+
+void Batch::add(TokenId token, int32_t seq_id, int32_t position, bool logits) {
+  tokens.push_back(token);
+  seq.push_back(seq_id);
+  pos.push_back(position);
+  want_logits.push_back(logits ? 1 : 0);
+}
+
+void Batch::clear() {
+  tokens.clear();
+  seq.clear();
+  pos.clear();
+  want_logits.clear();
+}
+
+LlmContext::~LlmContext() = default;
+
+Result<std::unique_ptr<LlmContext>> LlmContext::create(std::shared_ptr<const LlmModel> model,
+                                                       const ContextOptions& options) {
+  if (model == nullptr) return make_error(ErrorCode::invalid_argument, "no model");
+  const DecoderHparams& hp = model->hparams();
+  int64_t n_ctx = options.n_ctx;
+  if (n_ctx == 0) n_ctx = std::min(hp.n_ctx_train, kDefaultContext);
+  if (n_ctx < 1 || n_ctx > (int64_t{1} << 31) - 1) {
+    return make_error(ErrorCode::invalid_argument,
+                      "context size " + std::to_string(options.n_ctx) +
+                          " is out of range (1..2147483647, or 0 for the default)");
+  }
+  if (options.n_seq_max < 1) {
+    return make_error(ErrorCode::invalid_argument,
+                      "n_seq_max " + std::to_string(options.n_seq_max) + " must be at least 1");
+  }
+  if (options.n_batch < 1) {
+    return make_error(ErrorCode::invalid_argument,
+                      "n_batch " + std::to_string(options.n_batch) + " must be at least 1");
+  }
+  TESSERA_TRY(cpu::check_kv_layout(options.kv_type, hp.n_head_kv, hp.head_dim));
+
+  std::unique_ptr<LlmContext> ctx(new LlmContext());
+  ctx->model_ = std::move(model);
+  ctx->options_ = options;
+  ctx->options_.n_batch = std::min(options.n_batch, n_ctx);
+  ctx->n_cells_ = n_ctx;
+  ctx->kv_row_bytes_ =
+      cpu::kv_row_bytes(options.kv_type, static_cast<int64_t>(hp.n_head_kv) * hp.head_dim);
+  const uint64_t per_layer = static_cast<uint64_t>(n_ctx) * ctx->kv_row_bytes_;
+  if (per_layer > (uint64_t{1} << 40) / static_cast<uint64_t>(hp.n_layer)) {
+    return make_error(ErrorCode::out_of_range,
+                      "KV cache of " + std::to_string(n_ctx) + " cells is too large");
+  }
+  ctx->k_cache_.resize(per_layer * static_cast<uint64_t>(hp.n_layer));
+  ctx->v_cache_.resize(per_layer * static_cast<uint64_t>(hp.n_layer));
+  ctx->cell_seq_.assign(static_cast<size_t>(n_ctx), -1);
+  ctx->cell_pos_.assign(static_cast<size_t>(n_ctx), 0);
+  ctx->seq_length_.assign(static_cast<size_t>(options.n_seq_max), 0);
+  ctx->seq_cells_.assign(static_cast<size_t>(options.n_seq_max), {0, 0});
+  const int threads = options.n_threads > 0 ? options.n_threads : ctx->model_->n_threads();
+  if (threads > 1) ctx->pool_ = std::make_unique<cpu::ThreadPool>(threads);
+  ctx->scratch_ = std::make_unique<Scratch>(hp, ctx->options_.n_batch);
+  return ctx;
+}
+
+Status LlmContext::check_batch(const Batch& batch) const {
+  const size_t n = batch.tokens.size();
+  if (batch.seq.size() != n || batch.pos.size() != n || batch.want_logits.size() != n) {
+    return make_error(ErrorCode::invalid_argument,
+                      "batch arrays differ in length (tokens " + std::to_string(n) + ", seq " +
+                          std::to_string(batch.seq.size()) + ", pos " +
+                          std::to_string(batch.pos.size()) + ", want_logits " +
+                          std::to_string(batch.want_logits.size()) + ")");
+  }
+  const int64_t n_vocab = model_->n_vocab();
+  std::vector<int32_t>& next = check_next_;  // next position per sequence, as the batch goes
+  next = seq_length_;
+  for (size_t i = 0; i < n; ++i) {
+    const std::string at = "batch entry " + std::to_string(i) + ": ";
+    if (batch.tokens[i] < 0 || batch.tokens[i] >= n_vocab) {
+      return make_error(ErrorCode::invalid_argument,
+                        at + "token id " + std::to_string(batch.tokens[i]) +
+                            " is not in the vocabulary (0.." + std::to_string(n_vocab - 1) + ")");
+    }
+    const int32_t s = batch.seq[i];
+    if (s < 0 || s >= options_.n_seq_max) {
+      return make_error(ErrorCode::invalid_argument,
+                        at + "sequence id " + std::to_string(s) + " is out of range (0.." +
+                            std::to_string(options_.n_seq_max - 1) + ")");
+    }
+    if (batch.pos[i] != next[static_cast<size_t>(s)]) {
+      return make_error(ErrorCode::invalid_argument,
+                        at + "position " + std::to_string(batch.pos[i]) + " of sequence " +
+                            std::to_string(s) + " is not its next position " +
+                            std::to_string(next[static_cast<size_t>(s)]));
+    }
+    ++next[static_cast<size_t>(s)];
+  }
+  if (static_cast<int64_t>(n) > n_cells_ - n_used_) {
+    return make_error(ErrorCode::out_of_range,
+                      "context full: the batch needs " + std::to_string(n) + " KV cells, " +
+                          std::to_string(n_cells_ - n_used_) + " of " + std::to_string(n_cells_) +
+                          " are free (" + std::to_string(n_used_) + " used)");
+  }
+  return {};
+}
+
+Status LlmContext::decode(const Batch& batch) {
+  logits_index_.clear();
+  n_logit_rows_ = 0;
+  TESSERA_TRY(check_batch(batch));
+  const size_t n = batch.size();
+  if (n == 0) return {};
+
+  // Assign cells (first free ones, in index order) and remember the old state for rollback.
+  batch_cells_.resize(n);
+  saved_seq_cells_ = seq_cells_;
+  int64_t cursor = 0;
+  for (size_t i = 0; i < n; ++i) {
+    while (cell_seq_[static_cast<size_t>(cursor)] >= 0) ++cursor;
+    const auto c = static_cast<int32_t>(cursor);
+    const int32_t s = batch.seq[i];
+    batch_cells_[i] = c;
+    cell_seq_[static_cast<size_t>(c)] = s;
+    cell_pos_[static_cast<size_t>(c)] = batch.pos[i];
+    auto& range = seq_cells_[static_cast<size_t>(s)];
+    if (range.first == range.second) {
+      range = {c, c + 1};
+    } else {
+      range.first = std::min(range.first, c);
+      range.second = std::max(range.second, c + 1);
+    }
+    ++cursor;
+  }
+  n_used_ += static_cast<int64_t>(n);
+  for (size_t i = 0; i < n; ++i) ++seq_length_[static_cast<size_t>(batch.seq[i])];
+
+  logits_index_.assign(n, -1);
+  for (size_t i = 0; i < n; ++i) {
+    if (batch.want_logits[i]) logits_index_[i] = n_logit_rows_++;
+  }
+  const auto V = static_cast<size_t>(model_->n_vocab());
+  if (logits_.size() < static_cast<size_t>(n_logit_rows_) * V) {
+    logits_.resize(static_cast<size_t>(n_logit_rows_) * V);
+  }
+  const auto chunk = static_cast<size_t>(options_.n_batch);
+  for (size_t b = 0; b < n; b += chunk) forward(batch, b, std::min(n, b + chunk));
+
+  for (size_t i = 0; i < n; ++i) {
+    if (logits_index_[i] < 0) continue;
+    const float* row = logits_.data() + static_cast<size_t>(logits_index_[i]) * V;
+    for (size_t j = 0; j < V; ++j) {
+      if (std::isfinite(row[j])) continue;
+      // Undo the batch: its cells are freed, the sequences keep their old lengths.
+      for (size_t k = 0; k < n; ++k) {
+        cell_seq_[static_cast<size_t>(batch_cells_[k])] = -1;
+        --seq_length_[static_cast<size_t>(batch.seq[k])];
+      }
+      n_used_ -= static_cast<int64_t>(n);
+      seq_cells_ = saved_seq_cells_;
+      logits_index_.clear();
+      n_logit_rows_ = 0;
+      return make_error(ErrorCode::malformed,
+                        "the model produced " + std::string(std::isnan(row[j]) ? "NaN" : "Inf") +
+                            " in the logits of batch entry " + std::to_string(i) + " (token " +
+                            std::to_string(j) + "); the batch was not applied");
+    }
+  }
+  return {};
+}
+
+std::span<const float> LlmContext::logits(size_t i) const {
+  if (i >= logits_index_.size() || logits_index_[i] < 0) return {};
+  const auto V = static_cast<size_t>(model_->n_vocab());
+  return {logits_.data() + static_cast<size_t>(logits_index_[i]) * V, V};
+}
+
+void LlmContext::clear_sequence(int32_t seq) {
+  if (seq < 0 || seq >= options_.n_seq_max) return;
+  auto& range = seq_cells_[static_cast<size_t>(seq)];
+  for (int32_t c = range.first; c < range.second; ++c) {
+    if (cell_seq_[static_cast<size_t>(c)] == seq) {
+      cell_seq_[static_cast<size_t>(c)] = -1;
+      --n_used_;
+    }
+  }
+  range = {0, 0};
+  seq_length_[static_cast<size_t>(seq)] = 0;
+}
+
+int32_t LlmContext::sequence_length(int32_t seq) const {
+  if (seq < 0 || seq >= options_.n_seq_max) return 0;
+  return seq_length_[static_cast<size_t>(seq)];
+}
+
+}  // namespace tessera::engine

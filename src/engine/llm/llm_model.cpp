@@ -1,0 +1,173 @@
+// LlmModel::load: open the file, read the hyperparameters, bind every tensor (checked for
+// presence, type and shape) as a view into the mapping.
+#include <thread>
+#include <utility>
+
+#include "engine/llm/hparams.h"
+#include "engine/llm/llm.h"
+
+namespace tessera::engine {
+namespace {
+
+std::string shape_string(const std::vector<int64_t>& ne) {
+  std::string s = "[";
+  for (size_t i = 0; i < ne.size(); ++i) s += (i ? ", " : "") + std::to_string(ne[i]);
+  return s + "]";
+}
+
+std::string shape_string(const gguf::TensorInfo& t) {
+  return shape_string(std::vector<int64_t>(t.ne.begin(), t.ne.begin() + t.n_dims));
+}
+
+std::string supported_decoders() {
+  std::string s;
+  for (const ArchSpec* a : architectures()) {
+    if (a->decoder == nullptr) continue;
+    s += (s.empty() ? "" : ", ") + std::string(a->name);
+  }
+  return s;
+}
+
+// Finds `name` and checks its shape (ggml order). Returns nullptr (no error) when absent and
+// optional.
+Result<const gguf::TensorInfo*> find_checked(const gguf::GgufFile& f, const std::string& name,
+                                             const std::vector<int64_t>& ne, bool optional) {
+  const gguf::TensorInfo* t = f.find_tensor(name);
+  if (t == nullptr) {
+    if (optional) return static_cast<const gguf::TensorInfo*>(nullptr);
+    return make_error(
+        ErrorCode::malformed,
+        f.name() + ": tensor " + name + " is missing (expected shape " + shape_string(ne) + ")");
+  }
+  bool same = t->n_dims == ne.size();
+  for (size_t i = 0; same && i < ne.size(); ++i) same = t->ne[i] == ne[i];
+  if (!same) {
+    return make_error(ErrorCode::malformed, f.name() + ": tensor " + name + " has shape " +
+                                                shape_string(*t) + ", expected " +
+                                                shape_string(ne));
+  }
+  return t;
+}
+
+Result<backend::cpu::WeightView> matrix(const gguf::GgufFile& f, const std::string& name,
+                                        int64_t cols, int64_t rows) {
+  TESSERA_TRY_ASSIGN(t, find_checked(f, name, {cols, rows}, false));
+  backend::cpu::WeightView w{t->type, t->data, rows, cols};
+  TESSERA_TRY(backend::cpu::check_weight(w, name.c_str()));
+  return w;
+}
+
+Result<const float*> vector(const gguf::GgufFile& f, const std::string& name, int64_t n,
+                            bool optional = false) {
+  TESSERA_TRY_ASSIGN(t, find_checked(f, name, {n}, optional));
+  if (t == nullptr) return static_cast<const float*>(nullptr);
+  if (t->type != gguf::TensorType::F32) {
+    const char* type = gguf::tensor_type_name(t->type);
+    return make_error(ErrorCode::unsupported, f.name() + ": tensor " + name + " has type " +
+                                                  std::string(type ? type : "unknown") +
+                                                  ", expected F32");
+  }
+  return reinterpret_cast<const float*>(t->data);
+}
+
+}  // namespace
+
+LlmModel::LlmModel(gguf::GgufFile file, Tokenizer tokenizer)
+    : file_(std::move(file)), tokenizer_(std::move(tokenizer)) {}
+
+Result<std::shared_ptr<const LlmModel>> LlmModel::load(const std::string& path,
+                                                       const LoadOptions& options) {
+  TESSERA_TRY_ASSIGN(file, gguf::GgufFile::open(path));
+  auto arch_name = file.get_string("general.architecture");
+  if (!arch_name.ok()) {
+    return make_error(ErrorCode::malformed,
+                      file.name() + ": general.architecture is missing or not a string");
+  }
+  const ArchSpec* spec = find_architecture(*arch_name);
+  if (spec == nullptr || spec->decoder == nullptr) {
+    return make_error(ErrorCode::unsupported,
+                      file.name() + ": architecture \"" + std::string(*arch_name) + "\" is " +
+                          (spec == nullptr ? "unknown" : "not a decoder (text generation model)") +
+                          "; supported decoder architectures: " + supported_decoders());
+  }
+  TESSERA_TRY_ASSIGN(hp, read_decoder_hparams(file, spec->name));
+  TESSERA_TRY_ASSIGN(tokenizer, Tokenizer::from_gguf(file));
+
+  std::shared_ptr<LlmModel> model(new LlmModel(std::move(file), std::move(tokenizer)));
+  model->spec_ = spec;
+  model->hp_ = hp;
+  TESSERA_TRY(model->bind_tensors());
+  const int hw = static_cast<int>(std::thread::hardware_concurrency());
+  model->n_threads_ = options.n_threads > 0 ? options.n_threads : (hw > 0 ? hw : 1);
+  return std::shared_ptr<const LlmModel>(std::move(model));
+}
+
+Status LlmModel::bind_tensors() {
+  const gguf::GgufFile& f = file_;
+  const DecoderTraits& tr = *spec_->decoder;
+  const int64_t E = hp_.n_embd;
+  const int64_t kv = static_cast<int64_t>(hp_.n_head_kv) * hp_.head_dim;
+  const int64_t F = hp_.n_ff;
+
+  const gguf::TensorInfo* embd = f.find_tensor("token_embd.weight");
+  if (embd == nullptr || embd->n_dims != 2) {
+    TESSERA_TRY(find_checked(f, "token_embd.weight", {E, 0}, false));  // names the problem
+  }
+  hp_.n_vocab = embd->ne[1];
+  if (hp_.n_vocab <= 0 || hp_.n_vocab < static_cast<int64_t>(tokenizer_.vocab_size())) {
+    return make_error(ErrorCode::malformed,
+                      f.name() + ": token_embd.weight has " + std::to_string(hp_.n_vocab) +
+                          " rows, fewer than the " + std::to_string(tokenizer_.vocab_size()) +
+                          " tokens of the vocabulary");
+  }
+  const int64_t V = hp_.n_vocab;
+  TESSERA_TRY_ASSIGN(te, matrix(f, "token_embd.weight", E, V));
+  token_embd_ = te;
+  TESSERA_TRY_ASSIGN(on, vector(f, "output_norm.weight", E));
+  output_norm_ = on;
+  if (tr.output_may_be_tied && f.find_tensor("output.weight") == nullptr) {
+    output_ = token_embd_;
+  } else {
+    TESSERA_TRY_ASSIGN(out, matrix(f, "output.weight", E, V));
+    output_ = out;
+  }
+  if (tr.rope_freq_factors) {
+    TESSERA_TRY_ASSIGN(rf, vector(f, "rope_freqs.weight", hp_.n_rot / 2, true));
+    rope_freqs_ = rf;
+  }
+
+  layers_.resize(static_cast<size_t>(hp_.n_layer));
+  for (int64_t i = 0; i < hp_.n_layer; ++i) {
+    const std::string b = "blk." + std::to_string(i) + ".";
+    DecoderLayer& L = layers_[static_cast<size_t>(i)];
+    TESSERA_TRY_ASSIGN(an, vector(f, b + "attn_norm.weight", E));
+    TESSERA_TRY_ASSIGN(wq, matrix(f, b + "attn_q.weight", E, E));
+    TESSERA_TRY_ASSIGN(wk, matrix(f, b + "attn_k.weight", E, kv));
+    TESSERA_TRY_ASSIGN(wv, matrix(f, b + "attn_v.weight", E, kv));
+    TESSERA_TRY_ASSIGN(wo, matrix(f, b + "attn_output.weight", E, E));
+    TESSERA_TRY_ASSIGN(fnorm, vector(f, b + "ffn_norm.weight", E));
+    TESSERA_TRY_ASSIGN(gate, matrix(f, b + "ffn_gate.weight", E, F));
+    TESSERA_TRY_ASSIGN(up, matrix(f, b + "ffn_up.weight", E, F));
+    TESSERA_TRY_ASSIGN(down, matrix(f, b + "ffn_down.weight", F, E));
+    L.attn_norm = an;
+    L.wq = wq;
+    L.wk = wk;
+    L.wv = wv;
+    L.wo = wo;
+    L.ffn_norm = fnorm;
+    L.ffn_gate = gate;
+    L.ffn_up = up;
+    L.ffn_down = down;
+    if (tr.qkv_bias) {
+      TESSERA_TRY_ASSIGN(bq, vector(f, b + "attn_q.bias", E));
+      TESSERA_TRY_ASSIGN(bk, vector(f, b + "attn_k.bias", kv));
+      TESSERA_TRY_ASSIGN(bv, vector(f, b + "attn_v.bias", kv));
+      L.bq = bq;
+      L.bk = bk;
+      L.bv = bv;
+    }
+  }
+  return {};
+}
+
+}  // namespace tessera::engine

@@ -1,0 +1,94 @@
+// Helpers of the runtime tests: the golden files, base64, loading test models, argmax.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <span>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "engine/llm/llm.h"
+#include "support/test_support.h"
+
+namespace tessera::test {
+
+inline std::string model_path(const std::string& name) {
+  return testdata("models/" + name + ".gguf");
+}
+
+inline nlohmann::json read_golden(const std::string& name) {
+  std::ifstream f(testdata("golden/" + name + ".json"));
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return nlohmann::json::parse(ss.str());
+}
+
+// Standard base64 (with '=' padding) to bytes.
+inline std::vector<uint8_t> base64_decode(const std::string& s) {
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  std::vector<uint8_t> out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : s) {
+    const int v = value(c);
+    if (v < 0) continue;  // padding, whitespace
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<uint8_t>((acc >> bits) & 0xff));
+    }
+  }
+  return out;
+}
+
+inline std::vector<float> base64_floats(const std::string& s) {
+  const std::vector<uint8_t> bytes = base64_decode(s);
+  std::vector<float> f(bytes.size() / 4);
+  std::memcpy(f.data(), bytes.data(), f.size() * 4);
+  return f;
+}
+
+// Index of the largest value (lowest index on ties).
+inline int32_t argmax(std::span<const float> v) {
+  size_t best = 0;
+  for (size_t i = 1; i < v.size(); ++i) {
+    if (v[i] > v[best]) best = i;
+  }
+  return static_cast<int32_t>(best);
+}
+
+inline std::shared_ptr<const engine::LlmModel> load_model(const std::string& name,
+                                                          int n_threads = 2) {
+  auto m = engine::LlmModel::load(model_path(name), {n_threads});
+  EXPECT_TRUE(m.ok()) << (m.ok() ? "" : m.error().message);
+  return m.ok() ? *m : nullptr;
+}
+
+inline std::unique_ptr<engine::LlmContext> make_context(
+    std::shared_ptr<const engine::LlmModel> model, int n_threads = 2, int64_t n_ctx = 256,
+    int32_t n_seq = 1) {
+  engine::ContextOptions o;
+  o.n_ctx = n_ctx;
+  o.n_seq_max = n_seq;
+  o.kv_type = backend::cpu::KvType::f32;
+  o.n_threads = n_threads;
+  auto c = engine::LlmContext::create(std::move(model), o);
+  EXPECT_TRUE(c.ok()) << (c.ok() ? "" : c.error().message);
+  return c.ok() ? std::move(c).value() : nullptr;
+}
+
+}  // namespace tessera::test

@@ -1,0 +1,132 @@
+// LlmModel::load on files it must refuse, each with a message that names the problem.
+#include <functional>
+#include <limits>
+
+#include "gguf/writer.h"
+#include "llm_test_util.h"
+
+namespace tessera::test {
+namespace {
+
+using engine::LlmModel;
+
+// Copies `src` into `dst`, letting `edit` drop (return false) or reshape a tensor.
+using TensorEdit = std::function<bool(const gguf::TensorInfo& t, std::vector<int64_t>& ne)>;
+
+// `nan_tensor` (F32) is written full of NaNs.
+void copy_model(const std::string& src, const std::string& dst, const TensorEdit& edit,
+                const std::string& nan_tensor = "") {
+  auto file = gguf::GgufFile::open(src);
+  ASSERT_TRUE(file.ok());
+  gguf::Writer w(file->alignment());
+  for (const auto& e : file->metadata()) w.set(e.key, e.value);
+  std::vector<std::vector<uint8_t>> zeros;
+  for (const auto& t : file->tensors()) {
+    std::vector<int64_t> ne(t.ne.begin(), t.ne.begin() + t.n_dims);
+    if (!edit(t, ne)) continue;
+    uint64_t n = 1;
+    for (int64_t d : ne) n *= static_cast<uint64_t>(d);
+    if (t.name == nan_tensor) {
+      std::vector<float> nans(n, std::numeric_limits<float>::quiet_NaN());
+      zeros.emplace_back(reinterpret_cast<const uint8_t*>(nans.data()),
+                         reinterpret_cast<const uint8_t*>(nans.data() + n));
+      ASSERT_TRUE(w.add_tensor(t.name, t.type, ne, zeros.back()).ok());
+    } else if (n == t.n_elements) {
+      ASSERT_TRUE(w.add_tensor(t.name, t.type, ne, {t.data, t.n_bytes}).ok());
+    } else {
+      const auto* info = gguf::tensor_type_info(t.type);
+      zeros.emplace_back(n / info->block_size * info->block_bytes, 0);
+      ASSERT_TRUE(w.add_tensor(t.name, t.type, ne, zeros.back()).ok());
+    }
+  }
+  ASSERT_TRUE(w.write(dst).ok());
+}
+
+TEST(LlmLoadTest, RefusesAnEncoderNamingTheSupportedArchitectures) {
+  auto m = LlmModel::load(model_path("bert-tiny"));
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.error().code, ErrorCode::unsupported);
+  EXPECT_NE(m.error().message.find("\"bert\""), std::string::npos) << m.error().message;
+  EXPECT_NE(m.error().message.find("llama, qwen2"), std::string::npos) << m.error().message;
+}
+
+TEST(LlmLoadTest, RefusesAMissingFile) {
+  auto m = LlmModel::load(testdata("models/no-such-model.gguf"));
+  ASSERT_FALSE(m.ok());
+}
+
+TEST(LlmLoadTest, NamesAMissingTensor) {
+  TempDir dir;
+  const std::string path = dir.file("missing.gguf");
+  copy_model(model_path("llama-spm-tiny"), path,
+             [](const gguf::TensorInfo& t, auto&) { return t.name != "blk.1.ffn_up.weight"; });
+  auto m = LlmModel::load(path);
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.error().message.find("blk.1.ffn_up.weight is missing"), std::string::npos)
+      << m.error().message;
+  EXPECT_NE(m.error().message.find("[64, 192]"), std::string::npos) << m.error().message;
+}
+
+TEST(LlmLoadTest, NamesAWrongShapeWithBothShapes) {
+  TempDir dir;
+  const std::string path = dir.file("misshaped.gguf");
+  copy_model(model_path("llama-spm-tiny"), path, [](const gguf::TensorInfo& t, auto& ne) {
+    if (t.name == "blk.2.attn_k.weight") ne = {64, 64};
+    return true;
+  });
+  auto m = LlmModel::load(path);
+  ASSERT_FALSE(m.ok());
+  const std::string& msg = m.error().message;
+  EXPECT_NE(msg.find("blk.2.attn_k.weight has shape [64, 64], expected [64, 32]"),
+            std::string::npos)
+      << msg;
+}
+
+TEST(LlmLoadTest, QwenNeedsItsBiases) {
+  TempDir dir;
+  const std::string path = dir.file("nobias.gguf");
+  copy_model(model_path("qwen2-tiny"), path,
+             [](const gguf::TensorInfo& t, auto&) { return t.name != "blk.0.attn_v.bias"; });
+  auto m = LlmModel::load(path);
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.error().message.find("blk.0.attn_v.bias is missing"), std::string::npos)
+      << m.error().message;
+}
+
+TEST(LlmLoadTest, NanInTheLogitsIsReportedAndUndone) {
+  TempDir dir;
+  const std::string path = dir.file("nan.gguf");
+  copy_model(
+      model_path("llama-spm-tiny"), path, [](const gguf::TensorInfo&, auto&) { return true; },
+      "output_norm.weight");
+  auto m = LlmModel::load(path);
+  ASSERT_TRUE(m.ok()) << m.error().message;
+  auto ctx = make_context(*m, 1, 16);
+  engine::Batch b;
+  b.add(1, 0, 0, false);
+  b.add(2, 0, 1, true);
+  const Status s = ctx->decode(b);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("NaN in the logits of batch entry 1"), std::string::npos)
+      << s.error().message;
+  EXPECT_EQ(ctx->n_cells_used(), 0);
+  EXPECT_EQ(ctx->sequence_length(0), 0);
+  EXPECT_TRUE(ctx->logits(1).empty());
+}
+
+TEST(LlmLoadTest, ReportsTheModelsShape) {
+  auto m = load_model("llama-spm-tiny");
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->architecture(), "llama");
+  EXPECT_EQ(m->n_vocab(), 32000);
+  EXPECT_EQ(m->n_embd(), 64);
+  EXPECT_EQ(m->n_layer(), 3);
+  EXPECT_EQ(m->n_ctx_train(), 256);
+  EXPECT_EQ(m->tokenizer().vocab_size(), 32000u);
+  auto ctx = engine::LlmContext::create(m);
+  ASSERT_TRUE(ctx.ok());
+  EXPECT_EQ((*ctx)->n_ctx(), 256);  // min(n_ctx_train, 4096)
+}
+
+}  // namespace
+}  // namespace tessera::test
