@@ -10,11 +10,7 @@ namespace tessera {
 namespace {
 
 using nlohmann::json;
-
-test::CommandResult tessera(const std::string& args, bool merge_stderr = false) {
-  return test::run_command(std::string(TESSERA_BIN) + " " + args +
-                           (merge_stderr ? " 2>&1" : " 2>/dev/null"));
-}
+using test::tessera;
 
 TEST(Cli, ModelInfoJsonForEveryTestFile) {
   std::vector<std::string> files;

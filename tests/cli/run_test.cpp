@@ -11,11 +11,7 @@ namespace tessera {
 namespace {
 
 using nlohmann::json;
-
-test::CommandResult tessera(const std::string& args, bool merge_stderr = false) {
-  return test::run_command(std::string(TESSERA_BIN) + " " + args +
-                           (merge_stderr ? " 2>&1" : " 2>/dev/null"));
-}
+using test::tessera;
 
 json golden(const std::string& model) {
   std::ifstream in(test::testdata("golden/" + model + ".json"));

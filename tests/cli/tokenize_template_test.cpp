@@ -12,11 +12,7 @@ namespace {
 
 using nlohmann::json;
 using nlohmann::ordered_json;
-
-test::CommandResult tessera(const std::string& args, bool merge_stderr = false) {
-  return test::run_command(std::string(TESSERA_BIN) + " " + args +
-                           (merge_stderr ? " 2>&1" : " 2>/dev/null"));
-}
+using test::tessera;
 
 ordered_json read_json(const std::string& path) {
   std::ifstream in(path);

@@ -87,6 +87,15 @@ inline CommandResult run_command(const std::string& cmd) {
   return r;
 }
 
+#ifdef TESSERA_BIN
+// Runs the built `tessera` binary with a shell argument string; stderr is merged into the
+// output or dropped.
+inline CommandResult tessera(const std::string& args, bool merge_stderr = false) {
+  return run_command(std::string(TESSERA_BIN) + " " + args +
+                     (merge_stderr ? " 2>&1" : " 2>/dev/null"));
+}
+#endif
+
 inline void write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
   std::ofstream f(path, std::ios::binary);
   f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
