@@ -45,7 +45,6 @@ Result<GenerateResult> generate(engine::LlmContext& ctx, const GenerateRequest& 
                           " tokens but the context holds " + std::to_string(ctx.n_ctx()) +
                           " (and one more is needed to generate); raise --ctx or shorten it");
   }
-  TESSERA_TRY(engine::validate_sampling_params(req.sampling, tok.vocab_size()));
   auto sampler = engine::Sampler::create(req.sampling);
   if (!sampler.ok()) return sampler.error();
   sampler->accept_prompt(req.prompt);

@@ -7,14 +7,10 @@ namespace {
 
 using nlohmann::ordered_json;
 
-jinja::Options chat_options(std::optional<std::chrono::system_clock::time_point> now) {
+jinja::Options chat_options() {
   jinja::Options o;
   o.trim_blocks = true;
   o.lstrip_blocks = true;
-  if (now) {
-    const auto t = *now;
-    o.now = [t] { return t; };
-  }
   return o;
 }
 
@@ -52,11 +48,10 @@ Result<ChatTemplate> ChatTemplate::from_source(std::string_view source, std::str
                                                std::optional<std::string> bos_token,
                                                std::optional<std::string> eos_token) {
   // Parse once now so that a broken template is reported when it is loaded, not per request.
-  auto parsed = jinja::Template::parse(source, chat_options(std::nullopt), origin);
+  auto parsed = jinja::Template::parse(source, chat_options(), origin);
   if (!parsed.ok()) return parsed.error();
   ChatTemplate t;
-  t.source_ = std::string(source);
-  t.parsed_ = std::make_shared<const jinja::Template>(std::move(parsed).value());
+  t.parsed_ = std::move(parsed).value();
   t.origin_ = std::move(origin);
   t.bos_token_ = std::move(bos_token);
   t.eos_token_ = std::move(eos_token);
@@ -89,11 +84,7 @@ Result<std::string> ChatTemplate::render(const ChatTemplateInput& input) const {
   if (eos_token_) vars["eos_token"] = *eos_token_;
   for (const auto& [k, v] : input.extra_vars.items()) vars[k] = v;
 
-  if (!input.now) return parsed_->render(vars);
-  // A fixed clock is part of the parse options; such renders (tests, the CLI) parse again.
-  auto parsed = jinja::Template::parse(source_, chat_options(input.now), origin_);
-  if (!parsed.ok()) return parsed.error();
-  return parsed->render(vars);
+  return input.now ? parsed_->render(vars, *input.now) : parsed_->render(vars);
 }
 
 }  // namespace tessera::engine

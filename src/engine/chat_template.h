@@ -9,7 +9,6 @@
 #pragma once
 
 #include <chrono>
-#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -55,8 +54,7 @@ class ChatTemplate {
   const std::string& origin() const { return origin_; }
 
  private:
-  std::string source_;
-  std::shared_ptr<const jinja::Template> parsed_;  // with the system clock
+  std::optional<jinja::Template> parsed_;  // a copy shares the parsed template
   std::string origin_;
   std::optional<std::string> bos_token_;
   std::optional<std::string> eos_token_;

@@ -150,6 +150,7 @@ Status Evaluator::charge(uint64_t steps) {
 }
 
 std::chrono::system_clock::time_point Evaluator::now() const {
+  if (fixed_now_) return *fixed_now_;
   return t_.options.now ? t_.options.now() : std::chrono::system_clock::now();
 }
 

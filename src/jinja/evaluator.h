@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -69,6 +70,9 @@ class Macro final : public Object {
 class Evaluator final : public Runtime {
  public:
   explicit Evaluator(const Template::Impl& t) : t_(t) {}
+  // With a fixed time for strftime_now() (overrides Options::now).
+  Evaluator(const Template::Impl& t, std::chrono::system_clock::time_point now)
+      : t_(t), fixed_now_(now) {}
   ~Evaluator() override;
 
   Result<std::string> render(const nlohmann::ordered_json& variables);
@@ -110,6 +114,7 @@ class Evaluator final : public Runtime {
   void leave() { --frames_; }
 
   const Template::Impl& t_;
+  std::optional<std::chrono::system_clock::time_point> fixed_now_;
   uint64_t steps_ = 0;
   size_t frames_ = 0;
   size_t macro_depth_ = 0;

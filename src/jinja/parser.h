@@ -82,6 +82,7 @@ class Parser {
   Result<ExprPtr> parse_condexpr();
   Result<ExprPtr> parse_or();
   Result<ExprPtr> parse_and();
+  Result<ExprPtr> parse_logical(bool is_and);
   Result<ExprPtr> parse_not();
   Result<ExprPtr> parse_compare();
   Result<ExprPtr> parse_math1();

@@ -167,33 +167,27 @@ Result<ExprPtr> Parser::parse_condexpr() {
 }
 
 Result<ExprPtr> Parser::parse_or() {
-  auto left = parse_and();
-  if (!left.ok()) return left;
-  ExprPtr node = std::move(left).value();
-  while (is_name("or")) {
-    const uint32_t pos = cur().pos;
-    advance();
-    auto right = parse_and();
-    if (!right.ok()) return right;
-    auto n = finish(
-        std::make_unique<LogicalExpr>(pos, false, std::move(node), std::move(right).value()));
-    if (!n.ok()) return n;
-    node = std::move(n).value();
-  }
-  return node;
+  return parse_logical(false);
 }
 
 Result<ExprPtr> Parser::parse_and() {
-  auto left = parse_not();
+  return parse_logical(true);
+}
+
+// `a or b or ...` (operands: and-expressions) or `a and b and ...` (operands: not-expressions),
+// left-associative.
+Result<ExprPtr> Parser::parse_logical(bool is_and) {
+  auto operand = [this, is_and] { return is_and ? parse_not() : parse_and(); };
+  auto left = operand();
   if (!left.ok()) return left;
   ExprPtr node = std::move(left).value();
-  while (is_name("and")) {
+  while (is_name(is_and ? "and" : "or")) {
     const uint32_t pos = cur().pos;
     advance();
-    auto right = parse_not();
+    auto right = operand();
     if (!right.ok()) return right;
-    auto n =
-        finish(std::make_unique<LogicalExpr>(pos, true, std::move(node), std::move(right).value()));
+    auto n = finish(
+        std::make_unique<LogicalExpr>(pos, is_and, std::move(node), std::move(right).value()));
     if (!n.ok()) return n;
     node = std::move(n).value();
   }

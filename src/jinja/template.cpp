@@ -24,6 +24,12 @@ Result<std::string> Template::render(const nlohmann::ordered_json& variables) co
   return evaluator.render(variables);
 }
 
+Result<std::string> Template::render(const nlohmann::ordered_json& variables,
+                                     std::chrono::system_clock::time_point now) const {
+  Evaluator evaluator(*impl_, now);
+  return evaluator.render(variables);
+}
+
 const std::string& Template::name() const {
   return impl_->name;
 }

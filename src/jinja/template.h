@@ -51,6 +51,10 @@ class Template {
   // variables; null means none). Runtime errors -> Error with "NAME:LINE:COL: ..." too.
   // Thread-safe: a parsed Template is immutable and may render from many threads at once.
   Result<std::string> render(const nlohmann::ordered_json& variables) const;
+  // The same with the clock strftime_now() reads for this render only (instead of
+  // Options::now), e.g. a time fixed by the caller.
+  Result<std::string> render(const nlohmann::ordered_json& variables,
+                             std::chrono::system_clock::time_point now) const;
 
   const std::string& name() const;
 
