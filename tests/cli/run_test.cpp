@@ -98,6 +98,9 @@ TEST(CliRun, ClearErrors) {
               true);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("temperature"), std::string::npos) << r.output;
+  r = tessera("run -m " + test::testdata("models/qwen2-tiny.gguf") + " --chat '[{\"role\":'", true);
+  EXPECT_EQ(r.exit_code, 5);
+  EXPECT_NE(r.output.find("--chat"), std::string::npos) << r.output;
   r = tessera("run -m " + test::testdata("models/llama-spm-tiny.gguf") + " --chat '[]'", true);
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_NE(r.output.find("chat template"), std::string::npos) << r.output;

@@ -166,6 +166,11 @@ TEST(CliTemplate, ModelTemplateVarsAndErrors) {
   EXPECT_NE(r.output.find("no_such_filter"), std::string::npos) << r.output;
   r = tessera("template --template " + t + " --model " + qwen + " --messages '[]'", true);
   EXPECT_EQ(r.exit_code, 2);
+  r = tessera("template --template " + t + " --messages '[]' --var novalue", true);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("NAME=VALUE"), std::string::npos) << r.output;
+  r = tessera("template --template " + t + " --messages @/nonexistent/m.json", true);
+  EXPECT_EQ(r.exit_code, 3);
   r = tessera("template --template " + t + " --messages '[]' --now yesterday", true);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("--now"), std::string::npos) << r.output;
