@@ -23,7 +23,7 @@ std::vector<std::vector<float>> run_alone(std::shared_ptr<const engine::LlmModel
                                           int64_t n_batch = 512) {
   engine::ContextOptions o;
   o.n_ctx = 256;
-  o.kv_type = backend::cpu::KvType::f32;
+  o.kv_type = backend::KvType::f32;
   o.n_threads = threads;
   o.n_batch = n_batch;
   auto ctx = LlmContext::create(std::move(m), o);
@@ -195,7 +195,7 @@ TEST(LlmContextTest, RejectsBadOptions) {
   o.n_ctx = -1;
   EXPECT_FALSE(LlmContext::create(m, o).ok());
   o = {};
-  o.kv_type = backend::cpu::KvType::q8_0;  // head size 16 is not a multiple of 32
+  o.kv_type = backend::KvType::q8_0;  // head size 16 is not a multiple of 32
   EXPECT_FALSE(LlmContext::create(m, o).ok());
 }
 

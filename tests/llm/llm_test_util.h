@@ -73,7 +73,7 @@ inline int32_t argmax(std::span<const float> v) {
 
 inline std::shared_ptr<const engine::LlmModel> load_model(const std::string& name,
                                                           int n_threads = 2) {
-  auto m = engine::LlmModel::load(model_path(name), {n_threads});
+  auto m = engine::LlmModel::load(model_path(name), {.n_threads = n_threads, .backend = nullptr});
   EXPECT_TRUE(m.ok()) << (m.ok() ? "" : m.error().message);
   return m.ok() ? *m : nullptr;
 }
@@ -84,7 +84,7 @@ inline std::unique_ptr<engine::LlmContext> make_context(
   engine::ContextOptions o;
   o.n_ctx = n_ctx;
   o.n_seq_max = n_seq;
-  o.kv_type = backend::cpu::KvType::f32;
+  o.kv_type = backend::KvType::f32;
   o.n_threads = n_threads;
   auto c = engine::LlmContext::create(std::move(model), o);
   EXPECT_TRUE(c.ok()) << (c.ok() ? "" : c.error().message);

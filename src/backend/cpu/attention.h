@@ -12,6 +12,7 @@
 #include <cstdint>
 
 #include "backend/cpu/kv_rows.h"
+#include "backend/ops.h"
 #include "backend/cpu/thread_pool.h"
 
 namespace tessera::backend::cpu {
@@ -26,20 +27,8 @@ struct KvCacheView {
   const int32_t* cell_pos = nullptr;  // n_cells positions
 };
 
-struct AttentionShape {
-  int n_heads = 0;     // query heads, a multiple of n_kv_heads
-  int n_kv_heads = 0;  // query head h reads kv head h / (n_heads / n_kv_heads)
-  int head_dim = 0;
-  float scale = 0.0f;  // score scale; 0 means 1 / sqrt(head_dim)
-};
-
-// What one query token sees.
-struct AttentionQuery {
-  int32_t seq = 0;
-  int32_t pos = 0;
-  int32_t cell_begin = 0;  // window of cells to scan, [cell_begin, cell_end)
-  int32_t cell_end = 0;
-};
+using backend::AttentionQuery;  // ops.h: seq, pos, cell window
+using backend::AttentionShape;  // ops.h: heads, kv heads, head_dim, scale
 
 // out[t][h][:] = sum_c softmax_c(scale * q[t][h] . K[c][kvh]) * V[c][kvh] over the cells c
 // visible to query t (see above), for t < n_tokens, h < n_heads.

@@ -25,33 +25,6 @@ const float* f16_table() {
 
 }  // namespace
 
-const char* kv_type_name(KvType type) {
-  switch (type) {
-    case KvType::f16:
-      return "f16";
-    case KvType::f32:
-      return "f32";
-    case KvType::q8_0:
-      return "q8_0";
-  }
-  return "?";
-}
-
-Status check_kv_layout(KvType type, int n_kv_heads, int head_dim) {
-  if (n_kv_heads <= 0 || head_dim <= 0) {
-    return make_error(ErrorCode::invalid_argument,
-                      "KV cache layout needs positive head counts and sizes (got " +
-                          std::to_string(n_kv_heads) + " heads of " + std::to_string(head_dim) +
-                          ")");
-  }
-  if (type == KvType::q8_0 && head_dim % kQ8Block != 0) {
-    return make_error(ErrorCode::invalid_argument,
-                      "a q8_0 KV cache needs a head size that is a multiple of 32 (got " +
-                          std::to_string(head_dim) + "); use f16");
-  }
-  return {};
-}
-
 size_t kv_row_bytes(KvType type, int64_t n_values) {
   const auto n = static_cast<size_t>(n_values);
   switch (type) {

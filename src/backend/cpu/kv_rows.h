@@ -7,21 +7,15 @@
 #include <cstdint>
 
 #include "backend/cpu/thread_pool.h"
+#include "backend/ops.h"
 #include "util/result.h"
 
 namespace tessera::backend::cpu {
 
-enum class KvType {
-  f16,   // the default: IEEE half, round to nearest even
-  f32,   // exact
-  q8_0,  // GGUF Q8_0 blocks of 32 values (head_dim must be a multiple of 32)
-};
+using backend::KvType;  // ops.h: f16 (default), f32, q8_0
+using backend::kv_type_name;
 
-const char* kv_type_name(KvType type);
-
-// Checks a cache layout. Errors: invalid_argument (non-positive sizes, or q8_0 with a
-// head_dim that is not a multiple of 32).
-Status check_kv_layout(KvType type, int n_kv_heads, int head_dim);
+using backend::check_kv_layout;
 
 // Bytes of one cell row of `n_values` values (for q8_0 a multiple of 32).
 size_t kv_row_bytes(KvType type, int64_t n_values);

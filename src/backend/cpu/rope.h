@@ -7,13 +7,11 @@
 #include <cstdint>
 
 #include "backend/cpu/thread_pool.h"
+#include "backend/ops.h"
 
 namespace tessera::backend::cpu {
 
-enum class RopeStyle {
-  normal,  // llama: rotates adjacent pairs (2i, 2i + 1)
-  neox,    // qwen2, NeoX: rotates pairs (i, i + n_rot / 2)
-};
+using backend::RopeStyle;  // ops.h: normal (llama), neox (qwen2)
 
 struct RopeParams {
   RopeStyle style = RopeStyle::normal;

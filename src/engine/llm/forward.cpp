@@ -1,91 +1,95 @@
-// The decoder forward pass of one chunk of a batch (llama family):
+// The decoder forward pass of one chunk of a batch (llama family), as ops on the context's
+// backend stream:
 //   x = token_embd[tokens]
 //   per layer: h = rms_norm(x) * attn_norm; q, k, v = W h (+ bias); RoPE(q, k) at each
 //     token's position; k, v -> the token's cell; x += W_o attention(q, cache)
 //     h = rms_norm(x) * ffn_norm; x += W_down (silu(W_gate h) * W_up h)
 //   logits = W_out (rms_norm(x) * output_norm), only for rows that want them.
-#include <cstring>
-
-#include "backend/cpu/attention.h"
-#include "backend/cpu/elementwise.h"
-#include "backend/cpu/matmul.h"
-#include "backend/cpu/norm.h"
-#include "backend/cpu/rope.h"
-#include "engine/llm/forward_scratch.h"
+#include "engine/llm/forward_buffers.h"
 #include "engine/llm/llm.h"
 
 namespace tessera::engine {
 
-namespace cpu = backend::cpu;
+using backend::Tensor;
 
 void LlmContext::forward(const Batch& batch, size_t begin, size_t end) {
   const LlmModel& m = *model_;
   const DecoderHparams& hp = m.hparams();
-  Scratch& s = *scratch_;
-  cpu::ThreadPool* pool = pool_.get();
+  Buffers& b = *buffers_;
+  backend::Stream& st = *stream_;
   const auto n = static_cast<int64_t>(end - begin);
-  const int64_t E = hp.n_embd;
-  const int64_t kv_len = static_cast<int64_t>(hp.n_head_kv) * hp.head_dim;
-  const int32_t* pos = batch.pos.data() + begin;
-  const int32_t* cells = batch_cells_.data() + begin;
 
-  // Ids were checked by check_batch, so get_rows cannot fail.
-  (void)cpu::get_rows(m.token_embd(), batch.tokens.data() + begin, n, s.x.data(), pool);
-
-  const cpu::RopeParams rope{
-      m.traits().rope == RopeKind::neox ? cpu::RopeStyle::neox : cpu::RopeStyle::normal, hp.n_rot,
-      hp.rope_freq_base, hp.rope_freq_scale, m.rope_freq_factors()};
+  // The chunk's index arrays.
+  queries_.resize(static_cast<size_t>(n));
+  out_rows_.clear();
+  int64_t first_row = -1;
   for (int64_t t = 0; t < n; ++t) {
     const auto i = begin + static_cast<size_t>(t);
     const auto range = seq_cells_[static_cast<size_t>(batch.seq[i])];
-    s.queries[static_cast<size_t>(t)] = {batch.seq[i], batch.pos[i], range.first, range.second};
+    queries_[static_cast<size_t>(t)] = {batch.seq[i], batch.pos[i], range.first, range.second};
+    const int64_t row = logits_index_[i];
+    if (row < 0) continue;
+    if (first_row < 0) first_row = row;  // rows that want logits are consecutive
+    out_rows_.push_back(static_cast<int32_t>(t));
   }
-  const cpu::AttentionShape shape{hp.n_head, hp.n_head_kv, hp.head_dim, 0.0f};
-  const size_t layer_bytes = static_cast<size_t>(n_cells_) * kv_row_bytes_;
+  const Tensor ids = first_cols(b.ids, n);
+  const Tensor pos = first_cols(b.pos, n);
+  const Tensor cells = first_cols(b.cells, n);
+  const Tensor queries = b.queries.slice_rows(0, n);
+  st.write(ids, batch.tokens.data() + begin);
+  st.write(pos, batch.pos.data() + begin);
+  st.write(cells, batch_cells_.data() + begin);
+  st.write(queries, queries_.data());
+
+  const Tensor x = b.x.slice_rows(0, n);
+  const Tensor h = b.h.slice_rows(0, n);
+  const Tensor q = b.q.slice_rows(0, n);
+  const Tensor k = b.k.slice_rows(0, n);
+  const Tensor v = b.v.slice_rows(0, n);
+  const Tensor att = b.att.slice_rows(0, n);
+  const Tensor gate = b.gate.slice_rows(0, n);
+  const Tensor up = b.up.slice_rows(0, n);
+
+  st.get_rows(m.token_embd(), ids, x);
+  const backend::RopeOp rope{
+      m.traits().rope == RopeKind::neox ? backend::RopeStyle::neox : backend::RopeStyle::normal,
+      hp.n_rot, hp.rope_freq_base, hp.rope_freq_scale, m.rope_freq_factors()};
+  const backend::AttentionShape shape{hp.n_head, hp.n_head_kv, hp.head_dim, 0.0f};
 
   for (int64_t l = 0; l < hp.n_layer; ++l) {
     const DecoderLayer& L = m.layer(l);
-    float* x = s.x.data();
-    float* h = s.h.data();
-    cpu::rms_norm(x, L.attn_norm, hp.norm_eps, n, E, h, pool);
-    cpu::matmul(L.wq, h, n, s.q.data(), L.bq, pool);
-    cpu::matmul(L.wk, h, n, s.k.data(), L.bk, pool);
-    cpu::matmul(L.wv, h, n, s.v.data(), L.bv, pool);
-    cpu::rope(s.q.data(), n, hp.n_head, hp.head_dim, pos, rope, pool);
-    cpu::rope(s.k.data(), n, hp.n_head_kv, hp.head_dim, pos, rope, pool);
+    const backend::KvLayer& kv = b.layers[static_cast<size_t>(l)];
+    st.rms_norm(x, L.attn_norm, hp.norm_eps, h);
+    st.matmul(L.wq, h, q, L.bq);
+    st.matmul(L.wk, h, k, L.bk);
+    st.matmul(L.wv, h, v, L.bv);
+    st.rope(q, hp.n_head, pos, rope);
+    st.rope(k, hp.n_head_kv, pos, rope);
+    st.kv_store(k, cells, kv.k);
+    st.kv_store(v, cells, kv.v);
+    st.attention(q, queries, kv, shape, att);
+    st.matmul(L.wo, att, h, Tensor{});
+    st.add(x, h, x);
 
-    uint8_t* k_layer = k_cache_.data() + static_cast<size_t>(l) * layer_bytes;
-    uint8_t* v_layer = v_cache_.data() + static_cast<size_t>(l) * layer_bytes;
-    cpu::kv_store(options_.kv_type, s.k.data(), n, kv_len, cells, k_layer, pool);
-    cpu::kv_store(options_.kv_type, s.v.data(), n, kv_len, cells, v_layer, pool);
-    const cpu::KvCacheView view{options_.kv_type, k_layer,          v_layer,
-                                n_cells_,         cell_seq_.data(), cell_pos_.data()};
-    cpu::attention(s.q.data(), n, s.queries.data(), view, shape, s.att.data(), pool);
-    cpu::matmul(L.wo, s.att.data(), n, h, nullptr, pool);
-    cpu::add(x, h, x, n * E);
-
-    cpu::rms_norm(x, L.ffn_norm, hp.norm_eps, n, E, h, pool);
-    cpu::matmul(L.ffn_gate, h, n, s.gate.data(), nullptr, pool);
-    cpu::matmul(L.ffn_up, h, n, s.up.data(), nullptr, pool);
-    cpu::swiglu(s.gate.data(), s.up.data(), s.gate.data(), n * hp.n_ff, pool);
-    cpu::matmul(L.ffn_down, s.gate.data(), n, h, nullptr, pool);
-    cpu::add(x, h, x, n * E);
+    st.rms_norm(x, L.ffn_norm, hp.norm_eps, h);
+    st.matmul(L.ffn_gate, h, gate, Tensor{});
+    st.matmul(L.ffn_up, h, up, Tensor{});
+    st.swiglu(gate, up, gate);
+    st.matmul(L.ffn_down, gate, h, Tensor{});
+    st.add(x, h, x);
   }
 
-  // Gather the rows that want logits (they are consecutive rows of logits_).
-  int64_t n_out = 0;
-  int64_t first_row = -1;
-  for (int64_t t = 0; t < n; ++t) {
-    const int64_t row = logits_index_[begin + static_cast<size_t>(t)];
-    if (row < 0) continue;
-    if (first_row < 0) first_row = row;
-    std::memcpy(s.h.data() + n_out * E, s.x.data() + t * E, static_cast<size_t>(E) * sizeof(float));
-    ++n_out;
-  }
+  const auto n_out = static_cast<int64_t>(out_rows_.size());
   if (n_out == 0) return;
-  cpu::rms_norm(s.h.data(), m.output_norm(), hp.norm_eps, n_out, E, s.h.data(), pool);
-  float* out = logits_.data() + static_cast<size_t>(first_row) * static_cast<size_t>(m.n_vocab());
-  cpu::matmul(m.output(), s.h.data(), n_out, out, nullptr, pool);
+  const Tensor rows = first_cols(b.out_rows, n_out);
+  const Tensor hidden = b.h.slice_rows(0, n_out);
+  st.write(rows, out_rows_.data());
+  st.gather_rows(x, rows, hidden);
+  st.rms_norm(hidden, m.output_norm(), hp.norm_eps, hidden);
+  const Tensor logits = backend::make_tensor(gguf::TensorType::F32, logits_buf_->data(),
+                                    logits_capacity_, m.n_vocab())
+                            .slice_rows(first_row, n_out);
+  st.matmul(m.output(), hidden, logits, Tensor{});
 }
 
 }  // namespace tessera::engine

@@ -1,13 +1,18 @@
 // The decoder runtime: a loaded model (LlmModel, immutable, shared) and per-user state
 // (LlmContext: KV cache and scratch) that runs batches of tokens of several sequences.
 //
-// Threads: an LlmModel is read-only after load() and may be shared by any number of contexts
-// on any threads. An LlmContext is used by one thread at a time; it owns a ThreadPool its
-// forward pass runs on.
+// Both run on a compute backend (backend/backend.h): the model's weights are imported into it
+// once (the CPU uses the mapped file in place; a GPU would copy them), and each context
+// allocates its KV cache, activations and logits there and runs its forward pass on its own
+// Stream. Every allocation counts against the backend's memory account, so a scheduler can
+// give a model a budget and get an error value, not a crash, when it does not fit.
 //
-// Numerics: f32 activations; weights are read in their stored GGUF type from the memory-mapped
-// file and dequantized on the fly (backend/cpu). Results are bit-identical for any thread
-// count, and a sequence's logits do not depend on what else is in the batch or the cache.
+// Threads: an LlmModel is read-only after load() and may be shared by any number of contexts
+// on any threads. An LlmContext is used by one thread at a time.
+//
+// Numerics: f32 activations; weights are read in their stored GGUF type and dequantized on
+// the fly. Results are bit-identical for any thread count, and a sequence's logits do not
+// depend on what else is in the batch or the cache.
 #pragma once
 
 #include <cstdint>
@@ -18,9 +23,7 @@
 #include <utility>
 #include <vector>
 
-#include "backend/cpu/kv_rows.h"
-#include "backend/cpu/thread_pool.h"
-#include "backend/cpu/weight.h"
+#include "backend/backend.h"
 #include "engine/architecture.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "gguf/reader.h"
@@ -29,7 +32,9 @@
 namespace tessera::engine {
 
 struct LoadOptions {
-  int n_threads = 0;  // 0 = one per core
+  int n_threads = 0;  // default threads of the model's contexts; 0 = one per core
+  // Where the model runs; null = a new CPU backend of its own.
+  std::shared_ptr<backend::Backend> backend;
 };
 
 // Hyperparameters of a decoder, as read from the file's `<arch>.*` keys.
@@ -48,23 +53,23 @@ struct DecoderHparams {
   float rope_freq_scale = 1.0f;  // 1 / rope.scaling.factor for linear scaling
 };
 
-// One transformer block's weights: views into the mapped file (biases null when absent).
+// One transformer block's weights, in the backend's memory (biases absent unless the
+// architecture has them). Matrices are rows x cols = out x in; vectors are 1 x n, F32.
 struct DecoderLayer {
-  const float* attn_norm = nullptr;
-  backend::cpu::WeightView wq, wk, wv, wo;
-  const float* bq = nullptr;
-  const float* bk = nullptr;
-  const float* bv = nullptr;
-  const float* ffn_norm = nullptr;
-  backend::cpu::WeightView ffn_gate, ffn_up, ffn_down;
+  backend::Tensor attn_norm;
+  backend::Tensor wq, wk, wv, wo;
+  backend::Tensor bq, bk, bv;
+  backend::Tensor ffn_norm;
+  backend::Tensor ffn_gate, ffn_up, ffn_down;
 };
 
 class LlmModel {  // immutable after load; shared by contexts; thread-safe to read
  public:
   // Opens and maps `path`, checks every tensor's presence, type and shape, builds the
   // tokenizer. Errors: not a decoder / unsupported architecture (names it and the supported
-  // ones), missing tensor or wrong shape (names the tensor, expected and actual shapes), bad
-  // hyperparameters, tokenizer errors.
+  // ones), missing tensor or wrong shape (names the tensor, expected and actual shapes), a
+  // weight type the backend cannot use, bad hyperparameters, tokenizer errors, the weights
+  // not fitting the backend's memory limit (out_of_range).
   static Result<std::shared_ptr<const LlmModel>> load(const std::string& path,
                                                       const LoadOptions& options = {});
 
@@ -80,10 +85,12 @@ class LlmModel {  // immutable after load; shared by contexts; thread-safe to re
   const DecoderHparams& hparams() const { return hp_; }
   const DecoderTraits& traits() const { return *spec_->decoder; }
   int n_threads() const { return n_threads_; }
-  const backend::cpu::WeightView& token_embd() const { return token_embd_; }
-  const backend::cpu::WeightView& output() const { return output_; }  // token_embd when tied
-  const float* output_norm() const { return output_norm_; }
-  const float* rope_freq_factors() const { return rope_freqs_; }  // null when absent
+  backend::Backend& backend() const { return *backend_; }
+  const std::shared_ptr<backend::Backend>& backend_ptr() const { return backend_; }
+  const backend::Tensor& token_embd() const { return token_embd_; }
+  const backend::Tensor& output() const { return output_; }  // token_embd when tied
+  const backend::Tensor& output_norm() const { return output_norm_; }
+  const backend::Tensor& rope_freq_factors() const { return rope_freqs_; }  // may be absent
   const DecoderLayer& layer(int64_t i) const { return layers_[static_cast<size_t>(i)]; }
 
   LlmModel(const LlmModel&) = delete;
@@ -97,16 +104,16 @@ class LlmModel {  // immutable after load; shared by contexts; thread-safe to re
   const ArchSpec* spec_ = nullptr;
   DecoderHparams hp_;
   int n_threads_ = 1;
-  backend::cpu::WeightView token_embd_, output_;
-  const float* output_norm_ = nullptr;
-  const float* rope_freqs_ = nullptr;
+  std::shared_ptr<backend::Backend> backend_;
+  std::unique_ptr<backend::Buffer> weights_;  // the file's tensor data section, imported
+  backend::Tensor token_embd_, output_, output_norm_, rope_freqs_;
   std::vector<DecoderLayer> layers_;
 };
 
 struct ContextOptions {
   int64_t n_ctx = 0;      // KV cells in total; 0 = min(n_ctx_train, 4096)
   int32_t n_seq_max = 1;  // sequences that may be in the cache at once (ids 0..n_seq_max-1)
-  backend::cpu::KvType kv_type = backend::cpu::KvType::f16;
+  backend::KvType kv_type = backend::KvType::f16;
   int n_threads = 0;      // 0 = the model's
   int64_t n_batch = 512;  // tokens per forward pass; larger batches run in chunks
 };
@@ -126,7 +133,8 @@ struct Batch {
 class LlmContext {  // per-user state: KV cache + scratch; one thread at a time
  public:
   // Errors (invalid_argument): n_ctx < 0 or > 2^31 - 1, n_seq_max < 1, a KV type the head size
-  // cannot hold (q8_0 needs a multiple of 32); out_of_range when the cache cannot be allocated.
+  // cannot hold (q8_0 needs a multiple of 32); out_of_range when the KV cache or the
+  // activations do not fit the backend (the message says which and the sizes).
   static Result<std::unique_ptr<LlmContext>> create(std::shared_ptr<const LlmModel> model,
                                                     const ContextOptions& options = {});
   ~LlmContext();
@@ -134,8 +142,8 @@ class LlmContext {  // per-user state: KV cache + scratch; one thread at a time
   // Runs the batch. Errors (nothing is changed in the cache on error): invalid token id, seq id
   // out of range, position not the next one of its sequence, no free KV cells left ("context
   // full": out_of_range, saying how many cells there are and how many are used), NaN/Inf
-  // produced in the logits (malformed; names the batch entry). Logits of earlier decodes are gone
-  // after any call.
+  // produced in the logits (malformed; names the batch entry), an error of the backend.
+  // Logits of earlier decodes are gone after any call.
   Status decode(const Batch& batch);
   // Logits (n_vocab floats) of batch entry i of the last decode (i must have had want_logits;
   // otherwise, or after a failed decode, an empty span).
@@ -146,29 +154,39 @@ class LlmContext {  // per-user state: KV cache + scratch; one thread at a time
   int64_t n_ctx() const { return n_cells_; }
   int64_t n_cells_used() const { return n_used_; }
   const LlmModel& model() const { return *model_; }
+  // Bytes this context holds in the backend (KV cache, activations, logits).
+  uint64_t backend_bytes() const;
 
  private:
-  struct Scratch;
+  struct Buffers;
   LlmContext() = default;
   Status check_batch(const Batch& batch) const;
-  // Runs batch entries [begin, end) (at most n_batch); their cells are already assigned.
+  // Makes room for `rows` rows of logits in the backend (grows only).
+  Status reserve_logits(int64_t rows);
+  // Enqueues the forward pass of batch entries [begin, end) (at most n_batch) on the stream;
+  // their cells are already assigned. Errors surface at the stream's synchronize().
   void forward(const Batch& batch, size_t begin, size_t end);
+  // Frees the cells of the batch just assigned and restores the sequences' state.
+  void undo(const Batch& batch);
 
   std::shared_ptr<const LlmModel> model_;
   ContextOptions options_;
-  std::unique_ptr<backend::cpu::ThreadPool> pool_;
+  std::unique_ptr<backend::Stream> stream_;
   int64_t n_cells_ = 0;
   int64_t n_used_ = 0;
-  size_t kv_row_bytes_ = 0;
-  std::vector<uint8_t> k_cache_, v_cache_;  // [n_layer][n_cells][kv row]
-  std::vector<int32_t> cell_seq_, cell_pos_;
+  std::vector<int32_t> cell_seq_, cell_pos_;  // host copy of the cell table
   std::vector<int32_t> seq_length_;
   std::vector<std::pair<int32_t, int32_t>> seq_cells_;  // per sequence: cells [first, second)
   std::vector<std::pair<int32_t, int32_t>> saved_seq_cells_;
   mutable std::vector<int32_t> check_next_;  // check_batch's scratch
   std::vector<int32_t> batch_cells_;         // cell of each entry of the current batch
-  std::unique_ptr<Scratch> scratch_;
-  std::vector<float> logits_;          // [n_logit_rows][n_vocab]
+  std::vector<backend::AttentionQuery> queries_;  // per entry of the current chunk
+  std::vector<int32_t> out_rows_;                 // chunk rows that want logits
+  std::unique_ptr<Buffers> buffers_;
+  std::unique_ptr<backend::Buffer> logits_buf_;  // [capacity rows][n_vocab] f32
+  int64_t logits_capacity_ = 0;
+  std::vector<float> logits_host_;     // the logits when the backend's memory is not the host's
+  const float* logits_ = nullptr;      // [n_logit_rows][n_vocab], host-readable
   std::vector<int64_t> logits_index_;  // batch entry -> row of logits_, or -1
   int64_t n_logit_rows_ = 0;
 };

@@ -5,13 +5,11 @@
 #include <string>
 #include <utility>
 
-#include "engine/llm/forward_scratch.h"
+#include "engine/llm/forward_buffers.h"
 #include "engine/llm/llm.h"
 #include "engine/memory_estimate.h"
 
 namespace tessera::engine {
-
-namespace cpu = backend::cpu;
 
 void Batch::add(TokenId token, int32_t seq_id, int32_t position, bool logits) {
   tokens.push_back(token);
@@ -48,29 +46,24 @@ Result<std::unique_ptr<LlmContext>> LlmContext::create(std::shared_ptr<const Llm
     return make_error(ErrorCode::invalid_argument,
                       "n_batch " + std::to_string(options.n_batch) + " must be at least 1");
   }
-  TESSERA_TRY(cpu::check_kv_layout(options.kv_type, hp.n_head_kv, hp.head_dim));
+  TESSERA_TRY(backend::check_kv_layout(options.kv_type, hp.n_head_kv, hp.head_dim));
 
   std::unique_ptr<LlmContext> ctx(new LlmContext());
   ctx->model_ = std::move(model);
   ctx->options_ = options;
   ctx->options_.n_batch = std::min(options.n_batch, n_ctx);
   ctx->n_cells_ = n_ctx;
-  ctx->kv_row_bytes_ =
-      cpu::kv_row_bytes(options.kv_type, static_cast<int64_t>(hp.n_head_kv) * hp.head_dim);
-  const uint64_t per_layer = static_cast<uint64_t>(n_ctx) * ctx->kv_row_bytes_;
-  if (per_layer > (uint64_t{1} << 40) / static_cast<uint64_t>(hp.n_layer)) {
-    return make_error(ErrorCode::out_of_range,
-                      "KV cache of " + std::to_string(n_ctx) + " cells is too large");
-  }
-  ctx->k_cache_.resize(per_layer * static_cast<uint64_t>(hp.n_layer));
-  ctx->v_cache_.resize(per_layer * static_cast<uint64_t>(hp.n_layer));
+  backend::Backend& be = ctx->model_->backend();
+  TESSERA_TRY_ASSIGN(buffers, Buffers::create(be, hp, ctx->options_.n_batch, n_ctx,
+                                              options.kv_type));
+  ctx->buffers_ = std::move(buffers);
+  const int threads = options.n_threads > 0 ? options.n_threads : ctx->model_->n_threads();
+  TESSERA_TRY_ASSIGN(stream, be.create_stream({threads}));
+  ctx->stream_ = std::move(stream);
   ctx->cell_seq_.assign(static_cast<size_t>(n_ctx), -1);
   ctx->cell_pos_.assign(static_cast<size_t>(n_ctx), 0);
   ctx->seq_length_.assign(static_cast<size_t>(options.n_seq_max), 0);
   ctx->seq_cells_.assign(static_cast<size_t>(options.n_seq_max), {0, 0});
-  const int threads = options.n_threads > 0 ? options.n_threads : ctx->model_->n_threads();
-  if (threads > 1) ctx->pool_ = std::make_unique<cpu::ThreadPool>(threads);
-  ctx->scratch_ = std::make_unique<Scratch>(hp, ctx->options_.n_batch);
   return ctx;
 }
 
@@ -150,27 +143,42 @@ Status LlmContext::decode(const Batch& batch) {
   for (size_t i = 0; i < n; ++i) {
     if (batch.want_logits[i]) logits_index_[i] = n_logit_rows_++;
   }
-  const auto V = static_cast<size_t>(model_->n_vocab());
-  if (logits_.size() < static_cast<size_t>(n_logit_rows_) * V) {
-    logits_.resize(static_cast<size_t>(n_logit_rows_) * V);
+  if (Status s = reserve_logits(n_logit_rows_); !s.ok()) {
+    undo(batch);
+    return s;
   }
+  backend::Stream& st = *stream_;
+  const backend::KvLayer& table = buffers_->layers.front();
+  st.write(table.cell_seq, cell_seq_.data());
+  st.write(table.cell_pos, cell_pos_.data());
   const auto chunk = static_cast<size_t>(options_.n_batch);
   for (size_t b = 0; b < n; b += chunk) forward(batch, b, std::min(n, b + chunk));
 
+  const auto V = static_cast<size_t>(model_->n_vocab());
+  logits_ = nullptr;
+  if (n_logit_rows_ > 0) {
+    logits_ = static_cast<const float*>(logits_buf_->host_data());
+    if (logits_ == nullptr) {  // device memory: bring the logits to the host
+      logits_host_.resize(static_cast<size_t>(n_logit_rows_) * V);
+      st.read(backend::make_tensor(gguf::TensorType::F32, logits_buf_->data(), n_logit_rows_,
+                          model_->n_vocab()),
+              logits_host_.data());
+      logits_ = logits_host_.data();
+    }
+  }
+  if (Status s = st.synchronize(); !s.ok()) {
+    undo(batch);
+    return make_error(s.error().code, "decode failed on " + std::string(st.device_name()) +
+                                          ": " + s.error().message +
+                                          "; the batch was not applied");
+  }
+
   for (size_t i = 0; i < n; ++i) {
     if (logits_index_[i] < 0) continue;
-    const float* row = logits_.data() + static_cast<size_t>(logits_index_[i]) * V;
+    const float* row = logits_ + static_cast<size_t>(logits_index_[i]) * V;
     for (size_t j = 0; j < V; ++j) {
       if (std::isfinite(row[j])) continue;
-      // Undo the batch: its cells are freed, the sequences keep their old lengths.
-      for (size_t k = 0; k < n; ++k) {
-        cell_seq_[static_cast<size_t>(batch_cells_[k])] = -1;
-        --seq_length_[static_cast<size_t>(batch.seq[k])];
-      }
-      n_used_ -= static_cast<int64_t>(n);
-      seq_cells_ = saved_seq_cells_;
-      logits_index_.clear();
-      n_logit_rows_ = 0;
+      undo(batch);
       return make_error(ErrorCode::malformed,
                         "the model produced " + std::string(std::isnan(row[j]) ? "NaN" : "Inf") +
                             " in the logits of batch entry " + std::to_string(i) + " (token " +
@@ -180,10 +188,37 @@ Status LlmContext::decode(const Batch& batch) {
   return {};
 }
 
+void LlmContext::undo(const Batch& batch) {
+  for (size_t k = 0; k < batch.size(); ++k) {
+    cell_seq_[static_cast<size_t>(batch_cells_[k])] = -1;
+    --seq_length_[static_cast<size_t>(batch.seq[k])];
+  }
+  n_used_ -= static_cast<int64_t>(batch.size());
+  seq_cells_ = saved_seq_cells_;
+  logits_index_.clear();
+  n_logit_rows_ = 0;
+}
+
+Status LlmContext::reserve_logits(int64_t rows) {
+  if (rows <= logits_capacity_) return {};
+  const backend::Tensor need =
+      backend::make_tensor(gguf::TensorType::F32, nullptr, rows, model_->n_vocab());
+  logits_buf_.reset();
+  logits_capacity_ = 0;
+  TESSERA_TRY_ASSIGN(buf, model_->backend().alloc(need.bytes(), "logits"));
+  logits_buf_ = std::move(buf);
+  logits_capacity_ = rows;
+  return {};
+}
+
+uint64_t LlmContext::backend_bytes() const {
+  return buffers_->bytes() + (logits_buf_ ? logits_buf_->size() : 0);
+}
+
 std::span<const float> LlmContext::logits(size_t i) const {
   if (i >= logits_index_.size() || logits_index_[i] < 0) return {};
   const auto V = static_cast<size_t>(model_->n_vocab());
-  return {logits_.data() + static_cast<size_t>(logits_index_[i]) * V, V};
+  return {logits_ + static_cast<size_t>(logits_index_[i]) * V, V};
 }
 
 void LlmContext::clear_sequence(int32_t seq) {

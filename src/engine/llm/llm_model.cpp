@@ -3,6 +3,7 @@
 #include <thread>
 #include <utility>
 
+#include "backend/cpu/cpu_backend.h"
 #include "engine/llm/hparams.h"
 #include "engine/llm/llm.h"
 
@@ -49,26 +50,50 @@ Result<const gguf::TensorInfo*> find_checked(const gguf::GgufFile& f, const std:
   return t;
 }
 
-Result<backend::cpu::WeightView> matrix(const gguf::GgufFile& f, const std::string& name,
-                                        int64_t cols, int64_t rows) {
-  TESSERA_TRY_ASSIGN(t, find_checked(f, name, {cols, rows}, false));
-  backend::cpu::WeightView w{t->type, t->data, rows, cols};
-  TESSERA_TRY(backend::cpu::check_weight(w, name.c_str()));
-  return w;
-}
+// The tensors of one file as backend tensors inside the imported data section.
+class Binder {
+ public:
+  Binder(const gguf::GgufFile& f, const backend::Backend& be, const backend::Buffer& weights)
+      : f_(f), be_(be), weights_(weights) {}
 
-Result<const float*> vector(const gguf::GgufFile& f, const std::string& name, int64_t n,
-                            bool optional = false) {
-  TESSERA_TRY_ASSIGN(t, find_checked(f, name, {n}, optional));
-  if (t == nullptr) return static_cast<const float*>(nullptr);
-  if (t->type != gguf::TensorType::F32) {
-    const char* type = gguf::tensor_type_name(t->type);
-    return make_error(ErrorCode::unsupported, f.name() + ": tensor " + name + " has type " +
-                                                  std::string(type ? type : "unknown") +
-                                                  ", expected F32");
+  backend::Tensor tensor(const gguf::TensorInfo& t, int64_t rows, int64_t cols) const {
+    auto* data = static_cast<uint8_t*>(weights_.data()) +
+                 static_cast<size_t>(t.data - f_.tensor_data());
+    return backend::make_tensor(t.type, data, rows, cols);
   }
-  return reinterpret_cast<const float*>(t->data);
-}
+
+  Result<backend::Tensor> matrix(const std::string& name, int64_t cols, int64_t rows) const {
+    TESSERA_TRY_ASSIGN(t, find_checked(f_, name, {cols, rows}, false));
+    if (!be_.supports_weight_type(t->type)) {
+      const char* type = gguf::tensor_type_name(t->type);
+      return make_error(ErrorCode::unsupported,
+                        f_.name() + ": tensor " + name + " has type " +
+                            std::string(type ? type : "unknown") + ", which the " +
+                            std::string(be_.name()) + " backend cannot use");
+    }
+    const backend::Tensor w = tensor(*t, rows, cols);
+    TESSERA_TRY(backend::check_tensor(w, (f_.name() + ": tensor " + name).c_str()));
+    return w;
+  }
+
+  // An F32 vector of n values (1 x n); absent (no error) when optional and missing.
+  Result<backend::Tensor> vector(const std::string& name, int64_t n, bool optional = false) const {
+    TESSERA_TRY_ASSIGN(t, find_checked(f_, name, {n}, optional));
+    if (t == nullptr) return backend::Tensor{};
+    if (t->type != gguf::TensorType::F32) {
+      const char* type = gguf::tensor_type_name(t->type);
+      return make_error(ErrorCode::unsupported, f_.name() + ": tensor " + name + " has type " +
+                                                    std::string(type ? type : "unknown") +
+                                                    ", expected F32");
+    }
+    return tensor(*t, 1, n);
+  }
+
+ private:
+  const gguf::GgufFile& f_;
+  const backend::Backend& be_;
+  const backend::Buffer& weights_;
+};
 
 }  // namespace
 
@@ -96,6 +121,11 @@ Result<std::shared_ptr<const LlmModel>> LlmModel::load(const std::string& path,
   std::shared_ptr<LlmModel> model(new LlmModel(std::move(file), std::move(tokenizer)));
   model->spec_ = spec;
   model->hp_ = hp;
+  model->backend_ = options.backend ? options.backend : backend::make_cpu_backend();
+  const gguf::GgufFile& f = model->file_;
+  TESSERA_TRY_ASSIGN(weights, model->backend_->import_host(f.tensor_data(), f.tensor_data_size(),
+                                                           "weights of " + f.name()));
+  model->weights_ = std::move(weights);
   TESSERA_TRY(model->bind_tensors());
   const int hw = static_cast<int>(std::thread::hardware_concurrency());
   model->n_threads_ = options.n_threads > 0 ? options.n_threads : (hw > 0 ? hw : 1);
@@ -104,6 +134,7 @@ Result<std::shared_ptr<const LlmModel>> LlmModel::load(const std::string& path,
 
 Status LlmModel::bind_tensors() {
   const gguf::GgufFile& f = file_;
+  const Binder bind(f, *backend_, *weights_);
   const DecoderTraits& tr = *spec_->decoder;
   const int64_t E = hp_.n_embd;
   const int64_t kv = static_cast<int64_t>(hp_.n_head_kv) * hp_.head_dim;
@@ -121,18 +152,18 @@ Status LlmModel::bind_tensors() {
                           " tokens of the vocabulary");
   }
   const int64_t V = hp_.n_vocab;
-  TESSERA_TRY_ASSIGN(te, matrix(f, "token_embd.weight", E, V));
+  TESSERA_TRY_ASSIGN(te, bind.matrix("token_embd.weight", E, V));
   token_embd_ = te;
-  TESSERA_TRY_ASSIGN(on, vector(f, "output_norm.weight", E));
+  TESSERA_TRY_ASSIGN(on, bind.vector("output_norm.weight", E));
   output_norm_ = on;
   if (tr.output_may_be_tied && f.find_tensor("output.weight") == nullptr) {
     output_ = token_embd_;
   } else {
-    TESSERA_TRY_ASSIGN(out, matrix(f, "output.weight", E, V));
+    TESSERA_TRY_ASSIGN(out, bind.matrix("output.weight", E, V));
     output_ = out;
   }
   if (tr.rope_freq_factors) {
-    TESSERA_TRY_ASSIGN(rf, vector(f, "rope_freqs.weight", hp_.n_rot / 2, true));
+    TESSERA_TRY_ASSIGN(rf, bind.vector("rope_freqs.weight", hp_.n_rot / 2, true));
     rope_freqs_ = rf;
   }
 
@@ -140,15 +171,15 @@ Status LlmModel::bind_tensors() {
   for (int64_t i = 0; i < hp_.n_layer; ++i) {
     const std::string b = "blk." + std::to_string(i) + ".";
     DecoderLayer& L = layers_[static_cast<size_t>(i)];
-    TESSERA_TRY_ASSIGN(an, vector(f, b + "attn_norm.weight", E));
-    TESSERA_TRY_ASSIGN(wq, matrix(f, b + "attn_q.weight", E, E));
-    TESSERA_TRY_ASSIGN(wk, matrix(f, b + "attn_k.weight", E, kv));
-    TESSERA_TRY_ASSIGN(wv, matrix(f, b + "attn_v.weight", E, kv));
-    TESSERA_TRY_ASSIGN(wo, matrix(f, b + "attn_output.weight", E, E));
-    TESSERA_TRY_ASSIGN(fnorm, vector(f, b + "ffn_norm.weight", E));
-    TESSERA_TRY_ASSIGN(gate, matrix(f, b + "ffn_gate.weight", E, F));
-    TESSERA_TRY_ASSIGN(up, matrix(f, b + "ffn_up.weight", E, F));
-    TESSERA_TRY_ASSIGN(down, matrix(f, b + "ffn_down.weight", F, E));
+    TESSERA_TRY_ASSIGN(an, bind.vector(b + "attn_norm.weight", E));
+    TESSERA_TRY_ASSIGN(wq, bind.matrix(b + "attn_q.weight", E, E));
+    TESSERA_TRY_ASSIGN(wk, bind.matrix(b + "attn_k.weight", E, kv));
+    TESSERA_TRY_ASSIGN(wv, bind.matrix(b + "attn_v.weight", E, kv));
+    TESSERA_TRY_ASSIGN(wo, bind.matrix(b + "attn_output.weight", E, E));
+    TESSERA_TRY_ASSIGN(fnorm, bind.vector(b + "ffn_norm.weight", E));
+    TESSERA_TRY_ASSIGN(gate, bind.matrix(b + "ffn_gate.weight", E, F));
+    TESSERA_TRY_ASSIGN(up, bind.matrix(b + "ffn_up.weight", E, F));
+    TESSERA_TRY_ASSIGN(down, bind.matrix(b + "ffn_down.weight", F, E));
     L.attn_norm = an;
     L.wq = wq;
     L.wk = wk;
@@ -159,9 +190,9 @@ Status LlmModel::bind_tensors() {
     L.ffn_up = up;
     L.ffn_down = down;
     if (tr.qkv_bias) {
-      TESSERA_TRY_ASSIGN(bq, vector(f, b + "attn_q.bias", E));
-      TESSERA_TRY_ASSIGN(bk, vector(f, b + "attn_k.bias", kv));
-      TESSERA_TRY_ASSIGN(bv, vector(f, b + "attn_v.bias", kv));
+      TESSERA_TRY_ASSIGN(bq, bind.vector(b + "attn_q.bias", E));
+      TESSERA_TRY_ASSIGN(bk, bind.vector(b + "attn_k.bias", kv));
+      TESSERA_TRY_ASSIGN(bv, bind.vector(b + "attn_v.bias", kv));
       L.bq = bq;
       L.bk = bk;
       L.bv = bv;

@@ -1,0 +1,310 @@
+// CpuBackend, CpuBuffer and CpuStream: the interface of backend.h over the kernels of
+// backend/cpu. Each Stream op checks its tensors' types and shapes, then calls one kernel.
+#include "backend/cpu/cpu_backend.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <optional>
+#include <thread>
+#include <string>
+#include <utility>
+
+#include "backend/cpu/attention.h"
+#include "backend/cpu/elementwise.h"
+#include "backend/cpu/kv_rows.h"
+#include "backend/cpu/matmul.h"
+#include "backend/cpu/norm.h"
+#include "backend/cpu/rope.h"
+#include "backend/cpu/thread_pool.h"
+#include "backend/cpu/weight.h"
+
+namespace tessera::backend {
+namespace {
+
+using gguf::TensorType;
+constexpr size_t kAlign = 64;
+constexpr std::string_view kName = "cpu";
+
+class CpuBuffer final : public Buffer {
+ public:
+  CpuBuffer(void* data, size_t size, bool owned, std::shared_ptr<MemoryAccount> account)
+      : Buffer(data, size), owned_(owned), account_(std::move(account)) {}
+  ~CpuBuffer() override {
+    if (owned_) ::operator delete(data(), std::align_val_t(kAlign));
+    account_->release(size(), !owned_);
+  }
+  void* host_data() const override { return data(); }
+
+ private:
+  bool owned_;
+  std::shared_ptr<MemoryAccount> account_;
+};
+
+float* f32(const Tensor& t) { return static_cast<float*>(t.data); }
+const int32_t* i32(const Tensor& t) { return static_cast<const int32_t*>(t.data); }
+int64_t elements(const Tensor& t) { return t.rows * t.cols; }
+
+bool is_f32(const Tensor& t, int64_t rows, int64_t cols) {
+  return t.type == TensorType::F32 && t.data != nullptr && t.rows == rows && t.cols == cols;
+}
+bool is_i32_row(const Tensor& t, int64_t n) {
+  return t.type == TensorType::I32 && (t.data != nullptr || n == 0) && t.rows == 1 && t.cols == n;
+}
+// An absent optional, or an f32 row of n values.
+bool is_optional_row(const Tensor& t, int64_t n) { return !t.present() || is_f32(t, 1, n); }
+bool same_shape(const Tensor& a, const Tensor& b) { return is_f32(b, a.rows, a.cols); }
+
+cpu::WeightView weight_view(const Tensor& t) { return {t.type, t.data, t.rows, t.cols}; }
+bool is_weight(const Tensor& t) {
+  return cpu::check_weight(weight_view(t), "weight").ok();
+}
+
+std::optional<KvType> kv_type_of(TensorType t) {
+  for (KvType k : {KvType::f16, KvType::f32, KvType::q8_0}) {
+    if (kv_tensor_type(k) == t) return k;
+  }
+  return std::nullopt;
+}
+
+class CpuStream final : public Stream {
+ public:
+  explicit CpuStream(int n_threads) {
+    if (n_threads > 1) pool_ = std::make_unique<cpu::ThreadPool>(n_threads);
+  }
+  std::string_view device_name() const override { return kName; }
+
+  void get_rows(const Tensor& table, const Tensor& ids, const Tensor& out) override {
+    if (!expect(is_weight(table) && is_i32_row(ids, ids.cols) && is_f32(out, ids.cols, table.cols),
+                "get_rows", "table, ids (I32 1 x n) and out (n x table.cols)")) {
+      return;
+    }
+    record(cpu::get_rows(weight_view(table), i32(ids), ids.cols, f32(out), pool()));
+  }
+
+  void gather_rows(const Tensor& src, const Tensor& rows, const Tensor& out) override {
+    if (!expect(src.type == TensorType::F32 && is_i32_row(rows, rows.cols) &&
+                    is_f32(out, rows.cols, src.cols),
+                "gather_rows", "src f32, rows (I32 1 x n), out (n x src.cols)")) {
+      return;
+    }
+    const size_t row_bytes = src.row_bytes();
+    for (int64_t i = 0; i < rows.cols; ++i) {
+      const int32_t r = i32(rows)[i];
+      if (!expect(r >= 0 && r < src.rows, "gather_rows", "row index out of range")) return;
+      std::memmove(static_cast<uint8_t*>(out.data) + static_cast<size_t>(i) * row_bytes,
+                   static_cast<const uint8_t*>(src.data) + static_cast<size_t>(r) * row_bytes,
+                   row_bytes);
+    }
+  }
+
+  void matmul(const Tensor& w, const Tensor& x, const Tensor& y, const Tensor& bias) override {
+    if (!expect(is_weight(w) && is_f32(x, x.rows, w.cols) && is_f32(y, x.rows, w.rows) &&
+                    is_optional_row(bias, w.rows),
+                "matmul", "w (rows x cols), x (n x cols), y (n x rows), bias (1 x rows)")) {
+      return;
+    }
+    cpu::matmul(weight_view(w), f32(x), x.rows, f32(y), bias.present() ? f32(bias) : nullptr,
+                pool());
+  }
+
+  void rms_norm(const Tensor& x, const Tensor& weight, float eps, const Tensor& y) override {
+    if (!expect(is_f32(x, x.rows, x.cols) && same_shape(x, y) && is_optional_row(weight, x.cols),
+                "rms_norm", "x, y (n x cols), weight (1 x cols)")) {
+      return;
+    }
+    cpu::rms_norm(f32(x), weight.present() ? f32(weight) : nullptr, eps, x.rows, x.cols, f32(y),
+                  pool());
+  }
+
+  void layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps,
+                  const Tensor& y) override {
+    if (!expect(is_f32(x, x.rows, x.cols) && same_shape(x, y) &&
+                    is_optional_row(weight, x.cols) && is_optional_row(bias, x.cols),
+                "layer_norm", "x, y (n x cols), weight and bias (1 x cols)")) {
+      return;
+    }
+    cpu::layer_norm(f32(x), weight.present() ? f32(weight) : nullptr,
+                    bias.present() ? f32(bias) : nullptr, eps, x.rows, x.cols, f32(y), pool());
+  }
+
+  void rope(const Tensor& x, int n_heads, const Tensor& pos, const RopeOp& op) override {
+    const int head_dim = n_heads > 0 ? static_cast<int>(x.cols / n_heads) : 0;
+    if (!expect(is_f32(x, x.rows, x.cols) && n_heads > 0 && x.cols % n_heads == 0 &&
+                    is_i32_row(pos, x.rows) && op.n_rot > 0 && op.n_rot % 2 == 0 &&
+                    op.n_rot <= head_dim && is_optional_row(op.freq_factors, op.n_rot / 2),
+                "rope", "x (n x n_heads * head_dim), pos (I32 1 x n), even n_rot <= head_dim")) {
+      return;
+    }
+    const cpu::RopeParams p{op.style, op.n_rot, op.freq_base, op.freq_scale,
+                            op.freq_factors.present() ? f32(op.freq_factors) : nullptr};
+    cpu::rope(f32(x), x.rows, n_heads, head_dim, i32(pos), p, pool());
+  }
+
+  void add(const Tensor& a, const Tensor& b, const Tensor& out) override {
+    if (binary(a, b, out, "add")) cpu::add(f32(a), f32(b), f32(out), elements(a));
+  }
+  void mul(const Tensor& a, const Tensor& b, const Tensor& out) override {
+    if (binary(a, b, out, "mul")) cpu::mul(f32(a), f32(b), f32(out), elements(a));
+  }
+  void scale(const Tensor& x, float s, const Tensor& out) override {
+    if (unary(x, out, "scale")) cpu::scale(f32(x), s, f32(out), elements(x));
+  }
+  void gelu(const Tensor& x, const Tensor& out) override {
+    if (unary(x, out, "gelu")) cpu::gelu(f32(x), f32(out), elements(x), pool());
+  }
+  void silu(const Tensor& x, const Tensor& out) override {
+    if (unary(x, out, "silu")) cpu::silu(f32(x), f32(out), elements(x), pool());
+  }
+  void swiglu(const Tensor& gate, const Tensor& up, const Tensor& out) override {
+    if (binary(gate, up, out, "swiglu")) {
+      cpu::swiglu(f32(gate), f32(up), f32(out), elements(gate), pool());
+    }
+  }
+  void add_row(const Tensor& a, const Tensor& row, const Tensor& out) override {
+    if (!expect(is_f32(a, a.rows, a.cols) && same_shape(a, out) && is_f32(row, 1, a.cols),
+                "add_row", "a, out (n x cols), row (1 x cols)")) {
+      return;
+    }
+    cpu::add_row(f32(a), f32(row), f32(out), a.rows, a.cols);
+  }
+  void softmax(const Tensor& x, const Tensor& out) override {
+    if (unary(x, out, "softmax")) cpu::softmax(f32(x), f32(out), x.rows, x.cols, pool());
+  }
+
+  void kv_store(const Tensor& rows, const Tensor& cells, const Tensor& cache) override {
+    const std::optional<KvType> kv = kv_type_of(cache.type);
+    if (!expect(kv.has_value() && cache.data != nullptr && is_f32(rows, rows.rows, cache.cols) &&
+                    is_i32_row(cells, rows.rows),
+                "kv_store", "rows (n x width f32), cells (I32 1 x n), cache (F16/F32/Q8_0)")) {
+      return;
+    }
+    for (int64_t i = 0; i < rows.rows; ++i) {
+      if (!expect(i32(cells)[i] >= 0 && i32(cells)[i] < cache.rows, "kv_store",
+                  "cell index out of range")) {
+        return;
+      }
+    }
+    cpu::kv_store(*kv, f32(rows), rows.rows, rows.cols, i32(cells), cache.data, pool());
+  }
+
+  void attention(const Tensor& q, const Tensor& queries, const KvLayer& kv,
+                 const AttentionShape& shape, const Tensor& out) override {
+    const std::optional<KvType> type = kv_type_of(kv.k.type);
+    const int64_t width = static_cast<int64_t>(shape.n_heads) * shape.head_dim;
+    const int64_t kv_width = static_cast<int64_t>(shape.n_kv_heads) * shape.head_dim;
+    const int64_t n_cells = kv.k.rows;
+    if (!expect(type.has_value() && kv.v.type == kv.k.type && kv.v.rows == n_cells &&
+                    kv.k.cols == kv_width && kv.v.cols == kv_width && shape.n_kv_heads > 0 &&
+                    shape.n_heads % shape.n_kv_heads == 0 && is_f32(q, q.rows, width) &&
+                    is_f32(out, q.rows, width) && queries.type == TensorType::I32 &&
+                    queries.rows == q.rows && queries.cols == 4 &&
+                    is_i32_row(kv.cell_seq, n_cells) && is_i32_row(kv.cell_pos, n_cells),
+                "attention",
+                "q, out (n x n_heads * head_dim), queries (I32 n x 4), K and V (cells x "
+                "n_kv_heads * head_dim), cell_seq and cell_pos (I32 1 x cells)")) {
+      return;
+    }
+    const auto* qs = static_cast<const AttentionQuery*>(queries.data);
+    for (int64_t t = 0; t < q.rows; ++t) {
+      if (!expect(qs[t].cell_begin >= 0 && qs[t].cell_begin <= qs[t].cell_end &&
+                      qs[t].cell_end <= n_cells,
+                  "attention", "a query's cell window is outside the cache")) {
+        return;
+      }
+    }
+    const cpu::KvCacheView view{*type,   kv.k.data,       kv.v.data,
+                                n_cells, i32(kv.cell_seq), i32(kv.cell_pos)};
+    cpu::attention(f32(q), q.rows, qs, view, shape, f32(out), pool());
+  }
+
+  void write(const Tensor& t, const void* host) override {
+    if (expect(t.data != nullptr || t.rows == 0, "write", "no tensor")) {
+      std::memcpy(t.data, host, t.bytes());
+    }
+  }
+  void read(const Tensor& t, void* host) override {
+    if (expect(t.data != nullptr || t.rows == 0, "read", "no tensor")) {
+      std::memcpy(host, t.data, t.bytes());
+    }
+  }
+
+  Status synchronize() override {
+    if (!error_) return {};
+    Error e = std::move(*error_);
+    error_.reset();
+    return e;
+  }
+
+ private:
+  cpu::ThreadPool* pool() { return pool_.get(); }
+
+  // False (and the op is skipped) when an earlier error is pending or `ok` is false; the
+  // first failure is kept for synchronize().
+  bool expect(bool ok, const char* op, const char* contract) {
+    if (error_) return false;
+    if (!ok) {
+      error_ = make_error(ErrorCode::invalid_argument,
+                          std::string("cpu stream: ") + op + ": bad tensors (expected " +
+                              contract + ")");
+    }
+    return ok;
+  }
+  void record(Status s) {
+    if (!s.ok() && !error_) error_ = s.error();
+  }
+  bool unary(const Tensor& x, const Tensor& out, const char* op) {
+    return expect(is_f32(x, x.rows, x.cols) && same_shape(x, out), op, "f32 x, out of one shape");
+  }
+  bool binary(const Tensor& a, const Tensor& b, const Tensor& out, const char* op) {
+    return expect(is_f32(a, a.rows, a.cols) && same_shape(a, b) && same_shape(a, out), op,
+                  "f32 a, b, out of one shape");
+  }
+
+  std::unique_ptr<cpu::ThreadPool> pool_;
+  std::optional<Error> error_;
+};
+
+class CpuBackend final : public Backend {
+ public:
+  std::string_view name() const override { return kName; }
+  DeviceKind kind() const override { return DeviceKind::cpu; }
+  bool supports_weight_type(gguf::TensorType type) const override {
+    return cpu::weight_type_supported(type);
+  }
+
+  Result<std::unique_ptr<Buffer>> alloc(size_t bytes, std::string_view what) override {
+    TESSERA_TRY(account_->reserve(bytes, false, what, kName));
+    void* p = ::operator new(bytes == 0 ? kAlign : bytes, std::align_val_t(kAlign), std::nothrow);
+    if (p == nullptr) {
+      account_->release(bytes, false);
+      return make_error(ErrorCode::out_of_range,
+                        std::string(what) + ": the system refused " + std::to_string(bytes) +
+                            " bytes of memory");
+    }
+    std::memset(p, 0, bytes);
+    return std::unique_ptr<Buffer>(new CpuBuffer(p, bytes, true, account_));
+  }
+
+  Result<std::unique_ptr<Buffer>> import_host(const void* host, size_t bytes,
+                                              std::string_view what) override {
+    TESSERA_TRY(account_->reserve(bytes, true, what, kName));
+    return std::unique_ptr<Buffer>(new CpuBuffer(const_cast<void*>(host), bytes, false, account_));
+  }
+
+  Result<std::unique_ptr<Stream>> create_stream(const StreamOptions& options) override {
+    if (options.n_threads < 0) {
+      return make_error(ErrorCode::invalid_argument,
+                        "thread count " + std::to_string(options.n_threads) + " is negative");
+    }
+    int threads = options.n_threads;
+    if (threads == 0) threads = static_cast<int>(std::thread::hardware_concurrency());
+    return std::unique_ptr<Stream>(new CpuStream(threads > 0 ? threads : 1));
+  }
+};
+
+}  // namespace
+
+std::shared_ptr<Backend> make_cpu_backend() { return std::make_shared<CpuBackend>(); }
+
+}  // namespace tessera::backend

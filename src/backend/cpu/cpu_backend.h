@@ -1,0 +1,16 @@
+// The CPU implementation of the compute-backend interface (backend/backend.h): buffers in
+// host memory (64-byte aligned), weights used in place from the mapped file (import_host does
+// not copy), and a Stream whose ops run the kernels of this folder on the stream's own
+// ThreadPool before returning.
+#pragma once
+
+#include <memory>
+
+#include "backend/backend.h"
+
+namespace tessera::backend {
+
+// A new CPU backend with its own memory account (no limit until set_memory_limit).
+std::shared_ptr<Backend> make_cpu_backend();
+
+}  // namespace tessera::backend

@@ -1,0 +1,97 @@
+// LlmContext::Buffers: carves the context's tensors out of a few backend buffers.
+#include "engine/llm/forward_buffers.h"
+
+#include <string>
+
+namespace tessera::engine {
+namespace {
+
+using backend::Tensor;
+using gguf::TensorType;
+
+// Hands out 64-byte aligned offsets, first to measure, then to place tensors in a buffer.
+class Carver {
+ public:
+  Tensor take(TensorType type, int64_t rows, int64_t cols) {
+    Tensor t{type, nullptr, rows, cols};
+    const size_t at = offset_;
+    offset_ += (t.bytes() + 63) / 64 * 64;
+    if (base_ != nullptr) return base_->tensor(type, at, rows, cols);
+    return t;
+  }
+  size_t size() const { return offset_; }
+  void place_in(const backend::Buffer* base) {
+    base_ = base;
+    offset_ = 0;
+  }
+
+ private:
+  const backend::Buffer* base_ = nullptr;
+  size_t offset_ = 0;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<LlmContext::Buffers>> LlmContext::Buffers::create(
+    backend::Backend& be, const DecoderHparams& hp, int64_t n_batch, int64_t n_cells,
+    backend::KvType kv_type) {
+  auto b = std::make_unique<Buffers>();
+  const int64_t E = hp.n_embd;
+  const int64_t kv_width = static_cast<int64_t>(hp.n_head_kv) * hp.head_dim;
+  const int64_t q_width = static_cast<int64_t>(hp.n_head) * hp.head_dim;
+
+  const Tensor layer{backend::kv_tensor_type(kv_type), nullptr, n_cells, kv_width};
+  const size_t layer_bytes = layer.bytes();
+  if (layer_bytes > (uint64_t{1} << 40) / static_cast<uint64_t>(hp.n_layer)) {
+    return make_error(ErrorCode::out_of_range,
+                      "KV cache of " + std::to_string(n_cells) + " cells is too large");
+  }
+
+  const size_t cache_bytes = layer_bytes * static_cast<size_t>(hp.n_layer);
+  TESSERA_TRY_ASSIGN(k_cache, be.alloc(cache_bytes, "KV cache (K)"));
+  TESSERA_TRY_ASSIGN(v_cache, be.alloc(cache_bytes, "KV cache (V)"));
+  b->k_cache = std::move(k_cache);
+  b->v_cache = std::move(v_cache);
+
+  // Two passes over the same carving: measure, allocate, place.
+  Carver c;
+  Tensor cell_seq, cell_pos;
+  for (int pass = 0; pass < 2; ++pass) {
+    b->x = c.take(TensorType::F32, n_batch, E);
+    b->h = c.take(TensorType::F32, n_batch, E);
+    b->q = c.take(TensorType::F32, n_batch, q_width);
+    b->k = c.take(TensorType::F32, n_batch, kv_width);
+    b->v = c.take(TensorType::F32, n_batch, kv_width);
+    b->att = c.take(TensorType::F32, n_batch, q_width);
+    b->gate = c.take(TensorType::F32, n_batch, hp.n_ff);
+    b->up = c.take(TensorType::F32, n_batch, hp.n_ff);
+    b->ids = c.take(TensorType::I32, 1, n_batch);
+    b->pos = c.take(TensorType::I32, 1, n_batch);
+    b->cells = c.take(TensorType::I32, 1, n_batch);
+    b->out_rows = c.take(TensorType::I32, 1, n_batch);
+    b->queries = c.take(TensorType::I32, n_batch, 4);
+    cell_seq = c.take(TensorType::I32, 1, n_cells);
+    cell_pos = c.take(TensorType::I32, 1, n_cells);
+    if (pass == 1) break;
+    TESSERA_TRY_ASSIGN(work, be.alloc(c.size(), "activations"));
+    b->work = std::move(work);
+    c.place_in(b->work.get());
+  }
+
+  b->layers.resize(static_cast<size_t>(hp.n_layer));
+  for (int64_t l = 0; l < hp.n_layer; ++l) {
+    const size_t at = static_cast<size_t>(l) * layer_bytes;
+    backend::KvLayer& kv = b->layers[static_cast<size_t>(l)];
+    kv.k = b->k_cache->tensor(layer.type, at, n_cells, kv_width);
+    kv.v = b->v_cache->tensor(layer.type, at, n_cells, kv_width);
+    kv.cell_seq = cell_seq;
+    kv.cell_pos = cell_pos;
+  }
+  return b;
+}
+
+uint64_t LlmContext::Buffers::bytes() const {
+  return work->size() + k_cache->size() + v_cache->size();
+}
+
+}  // namespace tessera::engine
