@@ -71,11 +71,16 @@ inline int32_t argmax(std::span<const float> v) {
   return static_cast<int32_t>(best);
 }
 
-inline std::shared_ptr<const engine::LlmModel> load_model(const std::string& name,
-                                                          int n_threads = 2) {
-  auto m = engine::LlmModel::load(model_path(name), {.n_threads = n_threads, .backend = nullptr});
+inline std::shared_ptr<const engine::LlmModel> load_model_file(const std::string& path,
+                                                               int n_threads = 2) {
+  auto m = engine::LlmModel::load(path, {.n_threads = n_threads, .backend = nullptr});
   EXPECT_TRUE(m.ok()) << (m.ok() ? "" : m.error().message);
   return m.ok() ? *m : nullptr;
+}
+
+inline std::shared_ptr<const engine::LlmModel> load_model(const std::string& name,
+                                                          int n_threads = 2) {
+  return load_model_file(model_path(name), n_threads);
 }
 
 inline std::unique_ptr<engine::LlmContext> make_context(
