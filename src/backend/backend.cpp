@@ -97,10 +97,10 @@ Status MemoryAccount::reserve(uint64_t bytes, bool imported, std::string_view wh
   std::lock_guard<std::mutex> lock(mu_);
   const uint64_t in_use = stats_.in_use();
   if (stats_.limit != 0 && (bytes > stats_.limit || in_use > stats_.limit - bytes)) {
-    return make_error(ErrorCode::out_of_range,
-                      std::string(what) + ": " + mib(bytes) + " does not fit on " +
-                          std::string(device) + ": " + mib(in_use) + " of its limit of " +
-                          mib(stats_.limit) + " are in use");
+    return make_error(ErrorCode::out_of_range, std::string(what) + ": " + mib(bytes) +
+                                                   " does not fit on " + std::string(device) +
+                                                   ": " + mib(in_use) + " of its limit of " +
+                                                   mib(stats_.limit) + " are in use");
   }
   (imported ? stats_.imported : stats_.allocated) += bytes;
   if (stats_.in_use() > stats_.peak) stats_.peak = stats_.in_use();

@@ -61,7 +61,9 @@ class GgufFile {
   uint64_t data_offset() const { return data_offset_; }  // start of the data section
   uint64_t file_size() const { return size_; }
   // The tensor data section (from data_offset() to the end of the file), inside the mapping.
-  const uint8_t* tensor_data() const { return base_ + (data_offset_ < size_ ? data_offset_ : size_); }
+  const uint8_t* tensor_data() const {
+    return base_ + (data_offset_ < size_ ? data_offset_ : size_);
+  }
   uint64_t tensor_data_size() const { return data_offset_ < size_ ? size_ - data_offset_ : 0; }
 
   // Metadata in file order, and lookup by key (nullptr when absent).

@@ -4,11 +4,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 
 #include "engine/model_synth.h"
 #include "gguf/writer.h"
-#include <functional>
-
 #include "llm_test_util.h"
 
 namespace tessera::test {
@@ -58,7 +57,8 @@ std::vector<std::vector<float>> run_prompt(std::shared_ptr<const engine::LlmMode
   return out;
 }
 
-const std::vector<int32_t> kPrompt = {1, 450, 4996, 17354, 1701, 432, 17204, 975, 278, 17366, 11203};
+const std::vector<int32_t> kPrompt = {1,     450, 4996, 17354, 1701, 432,
+                                      17204, 975, 278,  17366, 11203};
 
 TEST(LlmRopeOptionsTest, RopeFreqsDivideTheAnglesLikeLinearScaling) {
   TempDir dir;
@@ -69,15 +69,16 @@ TEST(LlmRopeOptionsTest, RopeFreqsDivideTheAnglesLikeLinearScaling) {
   const std::string linear = dir.path() + "/linear.gguf";
   const std::string freqs = dir.path() + "/freqs.gguf";
   const std::string ones = dir.path() + "/ones.gguf";
+  copy_with(src, linear,
+            [](gguf::Writer& w) {
+              w.set_string("llama.rope.scaling.type", "linear");
+              w.set_f32("llama.rope.scaling.factor", 2.0f);
+            },
+            {});
   copy_with(
-      src, linear,
-      [](gguf::Writer& w) {
-        w.set_string("llama.rope.scaling.type", "linear");
-        w.set_f32("llama.rope.scaling.factor", 2.0f);
-      },
-      {});
-  copy_with(src, freqs, [](gguf::Writer&) {}, std::vector<float>(static_cast<size_t>(half), 2.0f));
-  copy_with(src, ones, [](gguf::Writer&) {}, std::vector<float>(static_cast<size_t>(half), 1.0f));
+      src, freqs, [](gguf::Writer&) {}, std::vector<float>(static_cast<size_t>(half), 2.0f));
+  copy_with(
+      src, ones, [](gguf::Writer&) {}, std::vector<float>(static_cast<size_t>(half), 1.0f));
 
   const auto plain = run_prompt(base, kPrompt);
   const auto by_scaling = run_prompt(load_model_file(linear), kPrompt);
@@ -86,7 +87,7 @@ TEST(LlmRopeOptionsTest, RopeFreqsDivideTheAnglesLikeLinearScaling) {
   ASSERT_EQ(plain.size(), kPrompt.size());
   // angle = theta * 0.5 (scale) and theta / 2 (factor) are the same float: equal bit for bit.
   EXPECT_EQ(by_scaling, by_freqs);
-  EXPECT_EQ(by_ones, plain);  // factors of 1 change nothing
+  EXPECT_EQ(by_ones, plain);           // factors of 1 change nothing
   EXPECT_EQ(by_scaling[0], plain[0]);  // position 0 has no rotation to scale
   EXPECT_NE(by_scaling.back(), plain.back());
 }

@@ -12,8 +12,8 @@
 #include <cstdint>
 
 #include "backend/cpu/kv_rows.h"
-#include "backend/ops.h"
 #include "backend/cpu/thread_pool.h"
+#include "backend/ops.h"
 
 namespace tessera::backend::cpu {
 

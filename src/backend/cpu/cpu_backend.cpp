@@ -6,8 +6,8 @@
 #include <cstring>
 #include <new>
 #include <optional>
-#include <thread>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "backend/cpu/attention.h"
@@ -41,9 +41,15 @@ class CpuBuffer final : public Buffer {
   std::shared_ptr<MemoryAccount> account_;
 };
 
-float* f32(const Tensor& t) { return static_cast<float*>(t.data); }
-const int32_t* i32(const Tensor& t) { return static_cast<const int32_t*>(t.data); }
-int64_t elements(const Tensor& t) { return t.rows * t.cols; }
+float* f32(const Tensor& t) {
+  return static_cast<float*>(t.data);
+}
+const int32_t* i32(const Tensor& t) {
+  return static_cast<const int32_t*>(t.data);
+}
+int64_t elements(const Tensor& t) {
+  return t.rows * t.cols;
+}
 
 bool is_f32(const Tensor& t, int64_t rows, int64_t cols) {
   return t.type == TensorType::F32 && t.data != nullptr && t.rows == rows && t.cols == cols;
@@ -52,10 +58,16 @@ bool is_i32_row(const Tensor& t, int64_t n) {
   return t.type == TensorType::I32 && (t.data != nullptr || n == 0) && t.rows == 1 && t.cols == n;
 }
 // An absent optional, or an f32 row of n values.
-bool is_optional_row(const Tensor& t, int64_t n) { return !t.present() || is_f32(t, 1, n); }
-bool same_shape(const Tensor& a, const Tensor& b) { return is_f32(b, a.rows, a.cols); }
+bool is_optional_row(const Tensor& t, int64_t n) {
+  return !t.present() || is_f32(t, 1, n);
+}
+bool same_shape(const Tensor& a, const Tensor& b) {
+  return is_f32(b, a.rows, a.cols);
+}
 
-cpu::WeightView weight_view(const Tensor& t) { return {t.type, t.data, t.rows, t.cols}; }
+cpu::WeightView weight_view(const Tensor& t) {
+  return {t.type, t.data, t.rows, t.cols};
+}
 bool is_weight(const Tensor& t) {
   return cpu::check_weight(weight_view(t), "weight").ok();
 }
@@ -119,8 +131,8 @@ class CpuStream final : public Stream {
 
   void layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps,
                   const Tensor& y) override {
-    if (!expect(is_f32(x, x.rows, x.cols) && same_shape(x, y) &&
-                    is_optional_row(weight, x.cols) && is_optional_row(bias, x.cols),
+    if (!expect(is_f32(x, x.rows, x.cols) && same_shape(x, y) && is_optional_row(weight, x.cols) &&
+                    is_optional_row(bias, x.cols),
                 "layer_norm", "x, y (n x cols), weight and bias (1 x cols)")) {
       return;
     }
@@ -213,7 +225,7 @@ class CpuStream final : public Stream {
         return;
       }
     }
-    const cpu::KvCacheView view{*type,   kv.k.data,       kv.v.data,
+    const cpu::KvCacheView view{*type,   kv.k.data,        kv.v.data,
                                 n_cells, i32(kv.cell_seq), i32(kv.cell_pos)};
     cpu::attention(f32(q), q.rows, qs, view, shape, f32(out), pool());
   }
@@ -244,9 +256,9 @@ class CpuStream final : public Stream {
   bool expect(bool ok, const char* op, const char* contract) {
     if (error_) return false;
     if (!ok) {
-      error_ = make_error(ErrorCode::invalid_argument,
-                          std::string("cpu stream: ") + op + ": bad tensors (expected " +
-                              contract + ")");
+      error_ =
+          make_error(ErrorCode::invalid_argument, std::string("cpu stream: ") + op +
+                                                      ": bad tensors (expected " + contract + ")");
     }
     return ok;
   }
@@ -278,9 +290,8 @@ class CpuBackend final : public Backend {
     void* p = ::operator new(bytes == 0 ? kAlign : bytes, std::align_val_t(kAlign), std::nothrow);
     if (p == nullptr) {
       account_->release(bytes, false);
-      return make_error(ErrorCode::out_of_range,
-                        std::string(what) + ": the system refused " + std::to_string(bytes) +
-                            " bytes of memory");
+      return make_error(ErrorCode::out_of_range, std::string(what) + ": the system refused " +
+                                                     std::to_string(bytes) + " bytes of memory");
     }
     std::memset(p, 0, bytes);
     return std::unique_ptr<Buffer>(new CpuBuffer(p, bytes, true, account_));
@@ -305,6 +316,8 @@ class CpuBackend final : public Backend {
 
 }  // namespace
 
-std::shared_ptr<Backend> make_cpu_backend() { return std::make_shared<CpuBackend>(); }
+std::shared_ptr<Backend> make_cpu_backend() {
+  return std::make_shared<CpuBackend>();
+}
 
 }  // namespace tessera::backend

@@ -12,8 +12,8 @@
 
 namespace tessera::backend::cpu {
 
-using backend::KvType;  // ops.h: f16 (default), f32, q8_0
 using backend::kv_type_name;
+using backend::KvType;  // ops.h: f16 (default), f32, q8_0
 
 using backend::check_kv_layout;
 

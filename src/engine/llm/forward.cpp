@@ -87,7 +87,7 @@ void LlmContext::forward(const Batch& batch, size_t begin, size_t end) {
   st.gather_rows(x, rows, hidden);
   st.rms_norm(hidden, m.output_norm(), hp.norm_eps, hidden);
   const Tensor logits = backend::make_tensor(gguf::TensorType::F32, logits_buf_->data(),
-                                    logits_capacity_, m.n_vocab())
+                                             logits_capacity_, m.n_vocab())
                             .slice_rows(first_row, n_out);
   st.matmul(m.output(), hidden, logits, Tensor{});
 }

@@ -32,9 +32,11 @@ class Carver {
 
 }  // namespace
 
-Result<std::unique_ptr<LlmContext::Buffers>> LlmContext::Buffers::create(
-    backend::Backend& be, const DecoderHparams& hp, int64_t n_batch, int64_t n_cells,
-    backend::KvType kv_type) {
+Result<std::unique_ptr<LlmContext::Buffers>> LlmContext::Buffers::create(backend::Backend& be,
+                                                                         const DecoderHparams& hp,
+                                                                         int64_t n_batch,
+                                                                         int64_t n_cells,
+                                                                         backend::KvType kv_type) {
   auto b = std::make_unique<Buffers>();
   const int64_t E = hp.n_embd;
   const int64_t kv_width = static_cast<int64_t>(hp.n_head_kv) * hp.head_dim;

@@ -178,8 +178,8 @@ class LlmContext {  // per-user state: KV cache + scratch; one thread at a time
   std::vector<int32_t> seq_length_;
   std::vector<std::pair<int32_t, int32_t>> seq_cells_;  // per sequence: cells [first, second)
   std::vector<std::pair<int32_t, int32_t>> saved_seq_cells_;
-  mutable std::vector<int32_t> check_next_;  // check_batch's scratch
-  std::vector<int32_t> batch_cells_;         // cell of each entry of the current batch
+  mutable std::vector<int32_t> check_next_;       // check_batch's scratch
+  std::vector<int32_t> batch_cells_;              // cell of each entry of the current batch
   std::vector<backend::AttentionQuery> queries_;  // per entry of the current chunk
   std::vector<int32_t> out_rows_;                 // chunk rows that want logits
   std::unique_ptr<Buffers> buffers_;

@@ -54,8 +54,8 @@ Result<std::unique_ptr<LlmContext>> LlmContext::create(std::shared_ptr<const Llm
   ctx->options_.n_batch = std::min(options.n_batch, n_ctx);
   ctx->n_cells_ = n_ctx;
   backend::Backend& be = ctx->model_->backend();
-  TESSERA_TRY_ASSIGN(buffers, Buffers::create(be, hp, ctx->options_.n_batch, n_ctx,
-                                              options.kv_type));
+  TESSERA_TRY_ASSIGN(buffers,
+                     Buffers::create(be, hp, ctx->options_.n_batch, n_ctx, options.kv_type));
   ctx->buffers_ = std::move(buffers);
   const int threads = options.n_threads > 0 ? options.n_threads : ctx->model_->n_threads();
   TESSERA_TRY_ASSIGN(stream, be.create_stream({threads}));
@@ -161,16 +161,15 @@ Status LlmContext::decode(const Batch& batch) {
     if (logits_ == nullptr) {  // device memory: bring the logits to the host
       logits_host_.resize(static_cast<size_t>(n_logit_rows_) * V);
       st.read(backend::make_tensor(gguf::TensorType::F32, logits_buf_->data(), n_logit_rows_,
-                          model_->n_vocab()),
+                                   model_->n_vocab()),
               logits_host_.data());
       logits_ = logits_host_.data();
     }
   }
   if (Status s = st.synchronize(); !s.ok()) {
     undo(batch);
-    return make_error(s.error().code, "decode failed on " + std::string(st.device_name()) +
-                                          ": " + s.error().message +
-                                          "; the batch was not applied");
+    return make_error(s.error().code, "decode failed on " + std::string(st.device_name()) + ": " +
+                                          s.error().message + "; the batch was not applied");
   }
 
   for (size_t i = 0; i < n; ++i) {

@@ -57,8 +57,8 @@ class Binder {
       : f_(f), be_(be), weights_(weights) {}
 
   backend::Tensor tensor(const gguf::TensorInfo& t, int64_t rows, int64_t cols) const {
-    auto* data = static_cast<uint8_t*>(weights_.data()) +
-                 static_cast<size_t>(t.data - f_.tensor_data());
+    auto* data =
+        static_cast<uint8_t*>(weights_.data()) + static_cast<size_t>(t.data - f_.tensor_data());
     return backend::make_tensor(t.type, data, rows, cols);
   }
 
@@ -66,10 +66,10 @@ class Binder {
     TESSERA_TRY_ASSIGN(t, find_checked(f_, name, {cols, rows}, false));
     if (!be_.supports_weight_type(t->type)) {
       const char* type = gguf::tensor_type_name(t->type);
-      return make_error(ErrorCode::unsupported,
-                        f_.name() + ": tensor " + name + " has type " +
-                            std::string(type ? type : "unknown") + ", which the " +
-                            std::string(be_.name()) + " backend cannot use");
+      return make_error(ErrorCode::unsupported, f_.name() + ": tensor " + name + " has type " +
+                                                    std::string(type ? type : "unknown") +
+                                                    ", which the " + std::string(be_.name()) +
+                                                    " backend cannot use");
     }
     const backend::Tensor w = tensor(*t, rows, cols);
     TESSERA_TRY(backend::check_tensor(w, (f_.name() + ": tensor " + name).c_str()));
