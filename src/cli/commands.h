@@ -28,6 +28,9 @@ Runner add_template_command(CLI::App& app);
 // `tessera run --model FILE (--prompt TEXT | --chat JSON | interactive) [-n N] ...`
 Runner add_run_command(CLI::App& app);
 
+// `tessera bench (--model FILE [-p N] [-n N] [-r N] | --bandwidth) [-t N] [--json]`
+Runner add_bench_command(CLI::App& app);
+
 // Formats a byte count for people: "1.23 GiB", "512 B".
 std::string human_bytes(uint64_t bytes);
 // Formats a count for people: "494.03 M", "7.50 B", "1234".

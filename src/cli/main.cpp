@@ -81,6 +81,8 @@ int run(int argc, char** argv) {
   commands.emplace_back(app.get_subcommand("template"), runner);
   runner = add_run_command(app);
   commands.emplace_back(app.get_subcommand("run"), runner);
+  runner = add_bench_command(app);
+  commands.emplace_back(app.get_subcommand("bench"), runner);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,4 +1,5 @@
-// matmul and get_rows against a double-precision product of the dequantized weights.
+// matmul_reference and get_rows against a double-precision product of the dequantized weights
+// (the fast path of matmul is checked against matmul_reference in dot_kernels_test.cpp).
 //
 // Error budget (matmul): the weight is dequantized by the same reference converter as the
 // expected value, so the only error is the f32 dot product:
@@ -46,7 +47,7 @@ TEST_P(MatmulTypes, MatchesDoubleReferenceForEveryTokenAndThreadCount) {
     const std::vector<float> bias = test::random_floats(5, rows);
     for (bool with_bias : {false, true}) {
       std::vector<float> y(n_tokens * rows);
-      matmul(w, x.data(), n_tokens, y.data(), with_bias ? bias.data() : nullptr, nullptr);
+      matmul_reference(w, x.data(), n_tokens, y.data(), with_bias ? bias.data() : nullptr, nullptr);
       for (int64_t t = 0; t < n_tokens; ++t) {
         for (int64_t r = 0; r < rows; ++r) {
           double ref = with_bias ? bias[r] : 0.0;
@@ -62,7 +63,8 @@ TEST_P(MatmulTypes, MatchesDoubleReferenceForEveryTokenAndThreadCount) {
       }
       for (const auto& pool : pools) {
         std::vector<float> yp(n_tokens * rows);
-        matmul(w, x.data(), n_tokens, yp.data(), with_bias ? bias.data() : nullptr, pool.get());
+        matmul_reference(w, x.data(), n_tokens, yp.data(), with_bias ? bias.data() : nullptr,
+                         pool.get());
         test::expect_same_bits(y, yp, "threads");
       }
     }

@@ -29,7 +29,7 @@ WeightView view_of(const gguf::GgufFile& f, const gguf::TensorInfo& t) {
 std::vector<float> product(const gguf::GgufFile& f, const gguf::TensorInfo& t,
                            const std::vector<float>& x, int64_t n_tokens, ThreadPool* pool) {
   std::vector<float> y(n_tokens * t.rows());
-  matmul(view_of(f, t), x.data(), n_tokens, y.data(), nullptr, pool);
+  matmul_reference(view_of(f, t), x.data(), n_tokens, y.data(), nullptr, pool);
   return y;
 }
 

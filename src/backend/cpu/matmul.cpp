@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "backend/cpu/quant_dot.h"
+
 namespace tessera::backend::cpu {
 namespace {
 
@@ -15,6 +17,57 @@ float* scratch(size_t n) {
   thread_local std::vector<float> buf;
   if (buf.size() < n) buf.resize(n);
   return buf.data();
+}
+
+uint8_t* act_scratch(size_t n) {
+  thread_local std::vector<uint8_t> buf;
+  if (buf.size() < n) buf.resize(n);
+  return buf.data();
+}
+
+// The fast path: activations converted once to the kernel's format, then rm x rn tiles of
+// dot products (quant_dot.h). Threads split groups of kMaxTile weight rows; each thread walks
+// its rows in blocks of tokens whose activations stay in the L2 cache.
+void matmul_fast(const DotKernel& k, const WeightView& w, const float* x, int64_t n_tokens,
+                 float* y, const float* bias, ThreadPool* pool) {
+  const int64_t cols = w.cols;
+  const int64_t rows = w.rows;
+  const uint8_t* xa = reinterpret_cast<const uint8_t*>(x);
+  size_t xs = static_cast<size_t>(cols) * sizeof(float);
+  if (k.act_type != gguf::TensorType::F32) {
+    xs = act_row_bytes(k.act_type, cols);
+    uint8_t* buf = act_scratch(xs * static_cast<size_t>(n_tokens));
+    convert_activations(k.act_type, x, n_tokens, cols, buf, pool);
+    xa = buf;
+  }
+  const size_t ws = weight_row_bytes(w);
+  const auto* base = static_cast<const uint8_t*>(w.data);
+  const int64_t n_groups = (rows + kMaxTile - 1) / kMaxTile;
+  constexpr size_t kBlockBytes = 256 * 1024;
+  const int64_t block =
+      std::max<int64_t>(kMaxTile, static_cast<int64_t>(kBlockBytes / xs) / kMaxTile * kMaxTile);
+
+  parallel_for(pool, n_groups, [&](int64_t g_begin, int64_t g_end) {
+    float tile[kMaxTile * kMaxTile];
+    for (int64_t t_block = 0; t_block < n_tokens; t_block += block) {
+      const int64_t t_end = std::min(n_tokens, t_block + block);
+      for (int64_t g = g_begin; g < g_end; ++g) {
+        const int64_t r0 = g * kMaxTile;
+        const int rm = static_cast<int>(std::min<int64_t>(kMaxTile, rows - r0));
+        for (int64_t t0 = t_block; t0 < t_end; t0 += kMaxTile) {
+          const int rn = static_cast<int>(std::min<int64_t>(kMaxTile, t_end - t0));
+          k.tile(cols, base + static_cast<size_t>(r0) * ws, ws, xa + static_cast<size_t>(t0) * xs,
+                 xs, rm, rn, tile, kMaxTile);
+          for (int j = 0; j < rn; ++j) {
+            float* yt = y + (t0 + j) * rows + r0;
+            for (int i = 0; i < rm; ++i) {
+              yt[i] = tile[i * kMaxTile + j] + (bias != nullptr ? bias[r0 + i] : 0.0f);
+            }
+          }
+        }
+      }
+    }
+  });
 }
 
 }  // namespace
@@ -31,6 +84,17 @@ float dot_f32(const float* a, const float* b, int64_t n) {
 
 void matmul(const WeightView& w, const float* x, int64_t n_tokens, float* y, const float* bias,
             ThreadPool* pool) {
+  assert(weight_type_supported(w.type));
+  if (n_tokens <= 0 || w.rows <= 0) return;
+  if (const DotKernel* k = find_dot_kernel(w.type); k != nullptr) {
+    matmul_fast(*k, w, x, n_tokens, y, bias, pool);
+    return;
+  }
+  matmul_reference(w, x, n_tokens, y, bias, pool);
+}
+
+void matmul_reference(const WeightView& w, const float* x, int64_t n_tokens, float* y,
+                      const float* bias, ThreadPool* pool) {
   assert(weight_type_supported(w.type));
   if (n_tokens <= 0 || w.rows <= 0) return;
   const gguf::TensorTypeInfo* info = gguf::tensor_type_info(w.type);

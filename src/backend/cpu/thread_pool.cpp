@@ -7,6 +7,17 @@ namespace {
 
 thread_local bool t_inside_task = false;  // set while a thread runs a pool task
 
+// Busy-wait rounds before a waiting worker sleeps (about a millisecond) and before the
+// driving thread starts yielding its core while it waits for the workers.
+constexpr uint32_t kSpinsBeforeSleep = 1u << 15;
+constexpr uint32_t kSpinsBeforeYield = 1u << 14;
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
 }  // namespace
 
 ThreadPool::ThreadPool(int n_threads) {
@@ -19,7 +30,7 @@ ThreadPool::ThreadPool(int n_threads) {
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
+    stop_.store(true);
   }
   start_cv_.notify_all();
   for (auto& t : workers_) t.join();
@@ -33,45 +44,55 @@ void ThreadPool::run(int64_t n, int64_t min_chunk, TaskFn fn, void* ctx) {
     fn(ctx, 0, n);
     return;
   }
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    fn_ = fn;
-    ctx_ = ctx;
-    n_ = n;
-    chunk_ = chunk;
-    pending_ = static_cast<int>(workers_.size());
-    ++generation_;
+  // Publish the job (plain fields, then the generation with release order), wake sleepers.
+  fn_ = fn;
+  ctx_ = ctx;
+  n_ = n;
+  chunk_ = chunk;
+  pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
+  generation_.fetch_add(1);  // seq_cst: ordered against the sleepers_ check below
+  if (sleepers_.load() > 0) {
+    { std::lock_guard<std::mutex> lock(mu_); }
+    start_cv_.notify_all();
   }
-  start_cv_.notify_all();
   t_inside_task = true;
   fn(ctx, 0, std::min(n, chunk));
   t_inside_task = false;
-  std::unique_lock<std::mutex> lock(mu_);
-  done_cv_.wait(lock, [this] { return pending_ == 0; });
+  for (uint32_t spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
+    if (spins < kSpinsBeforeYield) {
+      cpu_relax();
+    } else {
+      std::this_thread::yield();
+    }
+  }
 }
 
 void ThreadPool::worker_loop(int index) {
   uint64_t seen = 0;
   t_inside_task = true;
   for (;;) {
-    TaskFn fn;
-    void* ctx;
-    int64_t begin, end;
-    {
+    // Spin a while (jobs of one forward pass follow each other within microseconds), then
+    // sleep until the next job.
+    uint64_t g = 0;
+    for (uint32_t spins = 0;; ++spins) {
+      g = generation_.load(std::memory_order_acquire);
+      if (g != seen || stop_.load(std::memory_order_relaxed)) break;
+      if (spins < kSpinsBeforeSleep) {
+        cpu_relax();
+        continue;
+      }
       std::unique_lock<std::mutex> lock(mu_);
-      start_cv_.wait(lock, [&] { return stop_ || generation_ != seen; });
-      if (stop_) return;
-      seen = generation_;
-      fn = fn_;
-      ctx = ctx_;
-      begin = std::min(n_, chunk_ * index);
-      end = std::min(n_, begin + chunk_);
+      sleepers_.fetch_add(1);  // seq_cst: see run()
+      start_cv_.wait(lock, [&] { return stop_.load() || generation_.load() != seen; });
+      sleepers_.fetch_sub(1);
+      spins = 0;
     }
-    if (begin < end) fn(ctx, begin, end);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (--pending_ == 0) done_cv_.notify_one();
-    }
+    if (stop_.load()) return;
+    seen = g;
+    const int64_t begin = std::min(n_, chunk_ * index);
+    const int64_t end = std::min(n_, begin + chunk_);
+    if (begin < end) fn_(ctx_, begin, end);
+    pending_.fetch_sub(1, std::memory_order_acq_rel);
   }
 }
 

@@ -1,5 +1,8 @@
 // A small fixed-size thread pool for the CPU kernels: one parallel loop at a time, split into
-// contiguous chunks, the calling thread working on the first chunk.
+// contiguous chunks, the calling thread working on the first chunk. A forward pass runs
+// hundreds of loops per token, so hand-off is cheap: idle workers spin on an atomic job
+// counter for about a millisecond before they sleep on a condition variable, and the caller
+// spins until the workers are done.
 //
 // Threads: a ThreadPool is driven by one thread at a time (the forward pass of one model);
 // parallel_for must not be called concurrently from two threads on the same pool. A call from
@@ -11,6 +14,7 @@
 // across thread counts.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -46,13 +50,13 @@ class ThreadPool {
   void worker_loop(int index);
 
   std::vector<std::thread> workers_;
-  std::mutex mu_;
-  std::condition_variable start_cv_;
-  std::condition_variable done_cv_;
-  uint64_t generation_ = 0;  // bumped for every job
-  int pending_ = 0;          // workers still busy with the current job
-  bool stop_ = false;
-  // the current job
+  std::mutex mu_;                        // guards sleeping only
+  std::condition_variable start_cv_;     // sleeping workers wait here for a job
+  std::atomic<uint64_t> generation_{0};  // bumped for every job (publishes the job fields)
+  std::atomic<int> pending_{0};          // workers still busy with the current job
+  std::atomic<int> sleepers_{0};         // workers asleep on start_cv_
+  std::atomic<bool> stop_{false};
+  // the current job, written by the driving thread before generation_ is bumped
   TaskFn fn_ = nullptr;
   void* ctx_ = nullptr;
   int64_t n_ = 0;

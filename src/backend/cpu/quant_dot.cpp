@@ -1,0 +1,84 @@
+// Kernel selection by CPU features, and the conversion of activations to a kernel's format.
+#include "backend/cpu/quant_dot.h"
+
+#include "backend/cpu/thread_pool.h"
+
+namespace tessera::backend::cpu {
+namespace {
+
+using gguf::TensorType;
+
+enum class Isa { scalar, avx2 };
+
+Isa detect_isa() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+      __builtin_cpu_supports("f16c")) {
+    return Isa::avx2;
+  }
+#endif
+  return Isa::scalar;
+}
+
+struct Table {
+  Isa isa = Isa::scalar;
+  const DotKernel* by_type[64] = {};
+  DotKernel kquant[64] = {};  // K-quant kernels, which come as bare tile functions
+};
+
+const Table& table() {
+  static Table t;  // filled once, in place (by_type points into kquant)
+  static const bool filled = [] {
+    t.isa = detect_isa();
+    if (t.isa != Isa::avx2) return true;
+    for (uint32_t id = 0; id < 64; ++id) {
+      if (gguf::tensor_type_info(id) == nullptr) continue;
+      const auto type = static_cast<TensorType>(id);
+      t.by_type[id] = find_dot_kernel_avx2(type);
+      if (t.by_type[id] != nullptr) continue;
+      if (const DotTileFn fn = find_kquant_tile_avx2(type); fn != nullptr) {
+        t.kquant[id] = DotKernel{TensorType::Q8_K, fn, "avx2"};
+        t.by_type[id] = &t.kquant[id];
+      }
+    }
+    return true;
+  }();
+  (void)filled;
+  return t;
+}
+
+}  // namespace
+
+const DotKernel* find_dot_kernel(TensorType type) {
+  const auto id = static_cast<uint32_t>(type);
+  return id < 64 ? table().by_type[id] : nullptr;
+}
+
+const char* dot_kernels_isa() {
+  return table().isa == Isa::avx2 ? "avx2" : "scalar";
+}
+
+size_t act_row_bytes(TensorType act_type, int64_t cols) {
+  const gguf::TensorTypeInfo* info = gguf::tensor_type_info(act_type);
+  return static_cast<size_t>(cols / info->block_size) * info->block_bytes;
+}
+
+void convert_activations(TensorType act_type, const float* x, int64_t n_rows, int64_t cols,
+                         uint8_t* out, ThreadPool* pool) {
+  const size_t row_bytes = act_row_bytes(act_type, cols);
+  const bool fast_q8_0 = act_type == TensorType::Q8_0 && table().isa == Isa::avx2;
+  const gguf::TensorTypeInfo* info = gguf::tensor_type_info(act_type);
+  parallel_for(pool, n_rows, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      uint8_t* dst = out + static_cast<size_t>(r) * row_bytes;
+      if (fast_q8_0) {
+        quantize_row_q8_0_avx2(x + r * cols, dst, cols);
+      } else {
+        info->quantize(x + r * cols, dst, cols);
+      }
+    }
+  });
+}
+
+}  // namespace tessera::backend::cpu
