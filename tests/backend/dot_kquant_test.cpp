@@ -32,9 +32,7 @@ constexpr int64_t kTokens = 6;  // activation rows
 constexpr size_t kPad = 40;     // bytes after each row, so strides differ from row sizes
 
 bool cpu_has_avx2() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-         __builtin_cpu_supports("f16c");
+  return std::string(dot_kernels_isa()) == "avx2";
 }
 
 size_t row_bytes(TensorType type, int64_t n) {

@@ -3,6 +3,10 @@
 
 #include "backend/cpu/thread_pool.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
 namespace tessera::backend::cpu {
 namespace {
 
@@ -10,15 +14,22 @@ using gguf::TensorType;
 
 enum class Isa { scalar, avx2 };
 
+// AVX2, FMA and F16C in the CPU (CPUID) and YMM state enabled by the OS (XGETBV).
 Isa detect_isa() {
 #if defined(__x86_64__) || defined(__i386__)
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-      __builtin_cpu_supports("f16c")) {
-    return Isa::avx2;
-  }
-#endif
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (__get_cpuid(1, &a, &b, &c, &d) == 0) return Isa::scalar;
+  const bool fma = (c >> 12) & 1u, osxsave = (c >> 27) & 1u, f16c = (c >> 29) & 1u;
+  if (!fma || !osxsave || !f16c) return Isa::scalar;
+  unsigned xcr0_lo = 0, xcr0_hi = 0;
+  __asm__("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+  if ((xcr0_lo & 0x6u) != 0x6u) return Isa::scalar;  // XMM and YMM state
+  if (__get_cpuid_count(7, 0, &a, &b, &c, &d) == 0) return Isa::scalar;
+  if (((b >> 5) & 1u) == 0) return Isa::scalar;  // AVX2
+  return Isa::avx2;
+#else
   return Isa::scalar;
+#endif
 }
 
 struct Table {
