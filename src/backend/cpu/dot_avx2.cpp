@@ -189,60 +189,34 @@ void tile_any(int64_t n, const uint8_t* w, size_t ws, const uint8_t* x, size_t x
   }
 }
 
-template <int RM, int RN>
-struct Q8_0K {
-  static constexpr int kTileCols = 4;
-  static void run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* x, size_t xs, float* o,
-                  size_t ldo) {
-    tile_q32<Q32::q8_0, RM, RN>(n, w, ws, x, xs, o, ldo);
-  }
+// The fixed-size instances tile_any picks from, per kernel family.
+template <Q32 T>
+struct IntTiles {
+  template <int RM, int RN>
+  struct At {
+    static constexpr int kTileCols = 4;
+    static void run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* x, size_t xs, float* o,
+                    size_t ldo) {
+      tile_q32<T, RM, RN>(n, w, ws, x, xs, o, ldo);
+    }
+  };
 };
-template <int RM, int RN>
-struct Q4_0K {
-  static constexpr int kTileCols = 4;
-  static void run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* x, size_t xs, float* o,
-                  size_t ldo) {
-    tile_q32<Q32::q4_0, RM, RN>(n, w, ws, x, xs, o, ldo);
-  }
-};
-template <int RM, int RN>
-struct F16K {
-  static constexpr int kTileCols = 2;
-  static void run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* x, size_t xs, float* o,
-                  size_t ldo) {
-    tile_wide<Wide::f16, RM, (RN > 2 ? 2 : RN)>(n, w, ws, x, xs, o, ldo);
-  }
-};
-template <int RM, int RN>
-struct BF16K {
-  static constexpr int kTileCols = 2;
-  static void run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* x, size_t xs, float* o,
-                  size_t ldo) {
-    tile_wide<Wide::bf16, RM, (RN > 2 ? 2 : RN)>(n, w, ws, x, xs, o, ldo);
-  }
+template <Wide T>
+struct WideTiles {
+  template <int RM, int RN>
+  struct At {
+    static constexpr int kTileCols = 2;
+    static void run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* x, size_t xs, float* o,
+                    size_t ldo) {
+      tile_wide<T, RM, (RN > 2 ? 2 : RN)>(n, w, ws, x, xs, o, ldo);
+    }
+  };
 };
 
-void tile_q8_0(int64_t n, const uint8_t* w, size_t ws, const uint8_t* x, size_t xs, int rm, int rn,
-               float* out, size_t ldo) {
-  tile_any<Q8_0K>(n, w, ws, x, xs, rm, rn, out, ldo);
-}
-void tile_q4_0(int64_t n, const uint8_t* w, size_t ws, const uint8_t* x, size_t xs, int rm, int rn,
-               float* out, size_t ldo) {
-  tile_any<Q4_0K>(n, w, ws, x, xs, rm, rn, out, ldo);
-}
-void tile_f16(int64_t n, const uint8_t* w, size_t ws, const uint8_t* x, size_t xs, int rm, int rn,
-              float* out, size_t ldo) {
-  tile_any<F16K>(n, w, ws, x, xs, rm, rn, out, ldo);
-}
-void tile_bf16(int64_t n, const uint8_t* w, size_t ws, const uint8_t* x, size_t xs, int rm, int rn,
-               float* out, size_t ldo) {
-  tile_any<BF16K>(n, w, ws, x, xs, rm, rn, out, ldo);
-}
-
-const DotKernel kQ8_0{TensorType::Q8_0, tile_q8_0, "avx2"};
-const DotKernel kQ4_0{TensorType::Q8_0, tile_q4_0, "avx2"};
-const DotKernel kF16{TensorType::F32, tile_f16, "avx2"};
-const DotKernel kBF16{TensorType::F32, tile_bf16, "avx2"};
+const DotKernel kQ8_0{TensorType::Q8_0, tile_any<IntTiles<Q32::q8_0>::At>, "avx2"};
+const DotKernel kQ4_0{TensorType::Q8_0, tile_any<IntTiles<Q32::q4_0>::At>, "avx2"};
+const DotKernel kF16{TensorType::F32, tile_any<WideTiles<Wide::f16>::At>, "avx2"};
+const DotKernel kBF16{TensorType::F32, tile_any<WideTiles<Wide::bf16>::At>, "avx2"};
 
 }  // namespace
 

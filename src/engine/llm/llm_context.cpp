@@ -80,21 +80,21 @@ Status LlmContext::check_batch(const Batch& batch) const {
   std::vector<int32_t>& next = check_next_;  // next position per sequence, as the batch goes
   next = seq_length_;
   for (size_t i = 0; i < n; ++i) {
-    const std::string at = "batch entry " + std::to_string(i) + ": ";
+    const auto at = [i] { return "batch entry " + std::to_string(i) + ": "; };
     if (batch.tokens[i] < 0 || batch.tokens[i] >= n_vocab) {
       return make_error(ErrorCode::invalid_argument,
-                        at + "token id " + std::to_string(batch.tokens[i]) +
+                        at() + "token id " + std::to_string(batch.tokens[i]) +
                             " is not in the vocabulary (0.." + std::to_string(n_vocab - 1) + ")");
     }
     const int32_t s = batch.seq[i];
     if (s < 0 || s >= options_.n_seq_max) {
       return make_error(ErrorCode::invalid_argument,
-                        at + "sequence id " + std::to_string(s) + " is out of range (0.." +
+                        at() + "sequence id " + std::to_string(s) + " is out of range (0.." +
                             std::to_string(options_.n_seq_max - 1) + ")");
     }
     if (batch.pos[i] != next[static_cast<size_t>(s)]) {
       return make_error(ErrorCode::invalid_argument,
-                        at + "position " + std::to_string(batch.pos[i]) + " of sequence " +
+                        at() + "position " + std::to_string(batch.pos[i]) + " of sequence " +
                             std::to_string(s) + " is not its next position " +
                             std::to_string(next[static_cast<size_t>(s)]));
     }
