@@ -74,7 +74,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: dot_kquant_bench [--rows R (x4)] [--n N (x256)] [--reps K]\n");
     return 2;
   }
-  if (std::strcmp(tessera::backend::cpu::dot_kernels_isa(), "avx2") != 0) {
+  if (std::strcmp(tessera::backend::cpu::dot_kernels_isa(), "scalar") == 0) {
     std::fprintf(stderr, "CPU lacks AVX2/FMA/F16C\n");
     return 1;
   }

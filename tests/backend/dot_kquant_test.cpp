@@ -32,7 +32,7 @@ constexpr int64_t kTokens = 6;  // activation rows
 constexpr size_t kPad = 40;     // bytes after each row, so strides differ from row sizes
 
 bool cpu_has_avx2() {
-  return std::string(dot_kernels_isa()) == "avx2";
+  return std::string(dot_kernels_isa()) != "scalar";  // AVX2 is part of every fast ISA
 }
 
 size_t row_bytes(TensorType type, int64_t n) {

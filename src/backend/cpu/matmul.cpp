@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/cpu/packed_gemm.h"
 #include "backend/cpu/quant_dot.h"
 
 namespace tessera::backend::cpu {
@@ -70,6 +71,34 @@ void matmul_fast(const DotKernel& k, const WeightView& w, const float* x, int64_
   });
 }
 
+// The packed path (packed_gemm.h): activations packed once, then threads split groups of
+// kPackedRowGroup weight rows; each walks its rows over blocks of tokens whose packed
+// activations stay in the L2 cache.
+void matmul_packed(const PackedGemm& k, const WeightView& w, const float* x, int64_t n_tokens,
+                   float* y, const float* bias, ThreadPool* pool) {
+  const int64_t cols = w.cols;
+  const int64_t rows = w.rows;
+  const size_t bytes = k.packed_bytes(n_tokens, cols);
+  uint8_t* packed = act_scratch(bytes);
+  parallel_for(pool, k.pack_units(n_tokens),
+               [&](int64_t begin, int64_t end) { k.pack(x, cols, n_tokens, begin, end, packed); });
+  const size_t ws = weight_row_bytes(w);
+  const auto* base = static_cast<const uint8_t*>(w.data);
+  const int64_t step = k.token_step(n_tokens);
+  constexpr size_t kBlockBytes = 256 * 1024;
+  const size_t step_bytes = std::max<size_t>(1, bytes / static_cast<size_t>(n_tokens) * step);
+  const int64_t block = std::max<int64_t>(1, static_cast<int64_t>(kBlockBytes / step_bytes)) * step;
+  const int64_t n_groups = (rows + kPackedRowGroup - 1) / kPackedRowGroup;
+  parallel_for(pool, n_groups, [&](int64_t g_begin, int64_t g_end) {
+    const int64_t r_begin = g_begin * kPackedRowGroup;
+    const int64_t r_end = std::min(rows, g_end * kPackedRowGroup);
+    for (int64_t t = 0; t < n_tokens; t += block) {
+      k.run(cols, base, ws, r_begin, r_end, packed, n_tokens, t, std::min(n_tokens, t + block),
+            bias, y, static_cast<size_t>(rows));
+    }
+  });
+}
+
 }  // namespace
 
 float dot_f32(const float* a, const float* b, int64_t n) {
@@ -86,6 +115,10 @@ void matmul(const WeightView& w, const float* x, int64_t n_tokens, float* y, con
             ThreadPool* pool) {
   assert(weight_type_supported(w.type));
   if (n_tokens <= 0 || w.rows <= 0) return;
+  if (const PackedGemm* k = find_packed_gemm(w.type); k != nullptr) {
+    matmul_packed(*k, w, x, n_tokens, y, bias, pool);
+    return;
+  }
   if (const DotKernel* k = find_dot_kernel(w.type); k != nullptr) {
     matmul_fast(*k, w, x, n_tokens, y, bias, pool);
     return;
