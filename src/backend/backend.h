@@ -160,6 +160,18 @@ class Backend {
                                                       std::string_view what) = 0;
   virtual Result<std::unique_ptr<Stream>> create_stream(const StreamOptions& options) = 0;
 
+  // A matmul weight in the arrangement this backend multiplies fastest: either `w` itself
+  // (buffer null) or a copy in a new buffer the caller keeps alive as long as the tensor.
+  // The copy is for matmul only (get_rows reads natural tensors). Counted like alloc().
+  struct PreparedWeight {
+    Tensor tensor;
+    std::unique_ptr<Buffer> buffer;
+  };
+  virtual Result<PreparedWeight> prepare_weight(const Tensor& w, std::string_view what) {
+    (void)what;
+    return PreparedWeight{w, nullptr};
+  }
+
   MemoryStats memory() const { return account_->stats(); }
   // Hard cap on allocated + imported bytes (0 = none). Lowering it below what is in use only
   // makes later allocations fail.

@@ -16,11 +16,17 @@
 
 namespace tessera::backend {
 
+// How a weight matrix's bytes are arranged. `natural`: the GGUF layout above. `rows8`: the
+// CPU backend's arrangement for its integer kernels (backend/cpu/weight_repack.h), made by
+// Backend::prepare_weight; only matmul reads it.
+enum class Layout : uint8_t { natural, rows8 };
+
 struct Tensor {
   gguf::TensorType type = gguf::TensorType::F32;
   void* data = nullptr;  // null: no tensor (an optional argument that is absent)
   int64_t rows = 0;
   int64_t cols = 0;
+  Layout layout = Layout::natural;
 
   bool present() const { return data != nullptr; }
   // Bytes of one row / of the whole tensor (cols must be whole blocks of the type).

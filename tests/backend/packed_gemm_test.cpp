@@ -1,7 +1,7 @@
-// The packed integer matmul path (packed_gemm.h) against a scalar model of its arithmetic
-// contract, bit for bit, for both activation layouts (fewer / at least 8 tokens), row counts
-// that are not multiples of the row group, every thread count and with and without bias; and
-// the model against a double-precision dot product of the dequantized values.
+// The packed integer matmul path (packed_gemm.h, weights arranged by weight_repack.h) against a
+// scalar model of its arithmetic contract, bit for bit, for both activation layouts (fewer / at
+// least 8 tokens), row counts that are not multiples of the row group, every thread count and with
+// and without bias; and the model against a double-precision dot product of the dequantized values.
 #include "backend/cpu/packed_gemm.h"
 
 #include <gtest/gtest.h>
@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "backend/cpu/matmul.h"
+#include "backend/cpu/weight_repack.h"
 #include "backend_test_util.h"
 
 namespace tessera::backend::cpu::test {
@@ -80,7 +81,9 @@ TEST_P(PackedGemmTest, EveryShapeMatchesTheArithmeticContractBitForBit) {
   for (int64_t rows : {1, 3, 8, 13, 37}) {
     const std::vector<uint8_t> w = random_weight(c.type, rows, n, 31 + rows);
     const size_t ws = w.size() / static_cast<size_t>(rows);
-    const WeightView view{c.type, w.data(), rows, n};
+    std::vector<uint8_t> arranged(rows8_bytes(c.type, rows, n));
+    repack_rows8(c.type, w.data(), rows, n, arranged.data());
+    const WeightView view{c.type, arranged.data(), rows, n, true};
     const std::vector<float> bias = random_floats(41, static_cast<size_t>(rows));
     std::vector<QuantRow> wq;
     for (int64_t r = 0; r < rows; ++r) wq.push_back(weight_codes(c.type, w.data() + r * ws, n));
@@ -133,12 +136,56 @@ TEST(PackedGemmTest, ZeroActivationsGiveTheBias) {
   const int64_t rows = 9, n = 64;
   const std::vector<uint8_t> w = random_weight(TensorType::Q8_0, rows, n, 71);
   const std::vector<float> bias = random_floats(72, rows);
+  std::vector<uint8_t> arranged(rows8_bytes(TensorType::Q8_0, rows, n));
+  repack_rows8(TensorType::Q8_0, w.data(), rows, n, arranged.data());
   for (int64_t tokens : {1, 8}) {
     const std::vector<float> x(static_cast<size_t>(tokens * n), 0.0f);
     std::vector<float> y(static_cast<size_t>(rows * tokens));
     matmul(WeightView{TensorType::Q8_0, w.data(), rows, n}, x.data(), tokens, y.data(), bias.data(),
            nullptr);
     for (int64_t i = 0; i < rows * tokens; ++i) ASSERT_EQ(y[i], bias[i % rows]) << i;
+  }
+}
+
+// The rows8 arrangement read back as weight_repack.h documents it gives every row's codes and
+// scales (portable code: runs on every CPU); padding rows are zero.
+TEST_P(PackedGemmTest, Rows8ArrangementHoldsEveryCodeWhereDocumented) {
+  const Case c = GetParam();
+  const int64_t rows = 13, n = c.cols, nb = n / kBlock;
+  const std::vector<uint8_t> w = random_weight(c.type, rows, n, 81);
+  const size_t ws = w.size() / rows;
+  std::vector<uint8_t> arranged(rows8_bytes(c.type, rows, n));
+  ASSERT_EQ(arranged.size(), 16 * ws);  // two groups of 8 rows
+  repack_rows8(c.type, w.data(), rows, n, arranged.data());
+  const size_t gb_bytes = 8 * gguf::tensor_type_info(c.type)->block_bytes;
+  for (int64_t r = 0; r < 16; ++r) {
+    const QuantRow q = r < rows ? weight_codes(c.type, w.data() + r * ws, n) : QuantRow{};
+    for (int64_t b = 0; b < nb; ++b) {
+      const uint8_t* gb = arranged.data() + ((r / 8) * nb + b) * gb_bytes;
+      const int i = static_cast<int>(r % 8);
+      EXPECT_EQ(load_f16(gb + 2 * i), r < rows ? q.scale[b] : 0.0f) << r << "," << b;
+      for (int k = 0; k < kBlock; ++k) {
+        const int s = k / 4, lane = 4 * i + k % 4;
+        int code;
+        if (c.type == TensorType::Q8_0) {
+          code = gb[16 + 32 * s + lane] - 128;
+        } else {
+          const uint8_t byte = gb[16 + 32 * (s % 4) + lane];
+          code = s < 4 ? byte & 0x0F : byte >> 4;
+          if (c.type == TensorType::Q5_0) {
+            code |= ((gb[144 + 4 * s + lane / 8] >> (lane % 8)) & 1) << 4;
+            code -= 16;
+          } else {
+            code -= 8;
+          }
+        }
+        if (r < rows) {
+          ASSERT_EQ(code, q.codes[b * kBlock + k]) << "row " << r << " block " << b << " k " << k;
+        } else {
+          ASSERT_EQ(gb[16 + 32 * (s % 4) + lane], 0) << "padding row " << r;
+        }
+      }
+    }
   }
 }
 

@@ -15,9 +15,11 @@
 #include "backend/cpu/kv_rows.h"
 #include "backend/cpu/matmul.h"
 #include "backend/cpu/norm.h"
+#include "backend/cpu/packed_gemm.h"
 #include "backend/cpu/rope.h"
 #include "backend/cpu/thread_pool.h"
 #include "backend/cpu/weight.h"
+#include "backend/cpu/weight_repack.h"
 
 namespace tessera::backend {
 namespace {
@@ -66,7 +68,7 @@ bool same_shape(const Tensor& a, const Tensor& b) {
 }
 
 cpu::WeightView weight_view(const Tensor& t) {
-  return {t.type, t.data, t.rows, t.cols};
+  return {t.type, t.data, t.rows, t.cols, t.layout == Layout::rows8};
 }
 bool is_weight(const Tensor& t) {
   return cpu::check_weight(weight_view(t), "weight").ok();
@@ -87,7 +89,8 @@ class CpuStream final : public Stream {
   std::string_view device_name() const override { return kName; }
 
   void get_rows(const Tensor& table, const Tensor& ids, const Tensor& out) override {
-    if (!expect(is_weight(table) && is_i32_row(ids, ids.cols) && is_f32(out, ids.cols, table.cols),
+    if (!expect(is_weight(table) && table.layout == Layout::natural && is_i32_row(ids, ids.cols) &&
+                    is_f32(out, ids.cols, table.cols),
                 "get_rows", "table, ids (I32 1 x n) and out (n x table.cols)")) {
       return;
     }
@@ -283,6 +286,23 @@ class CpuBackend final : public Backend {
   DeviceKind kind() const override { return DeviceKind::cpu; }
   bool supports_weight_type(gguf::TensorType type) const override {
     return cpu::weight_type_supported(type);
+  }
+
+  // Q8_0 / Q4_0 / Q5_0 matmul weights in the rows8 arrangement where the CPU has the integer
+  // kernels that read it (AVX-512 VNNI); other weights stay as they are.
+  Result<PreparedWeight> prepare_weight(const Tensor& w, std::string_view what) override {
+    if (w.layout != Layout::natural || !cpu::rows8_supported(w.type) ||
+        cpu::find_packed_gemm(w.type) == nullptr) {
+      return PreparedWeight{w, nullptr};
+    }
+    TESSERA_TRY(check_tensor(w, std::string(what).c_str()));
+    TESSERA_TRY_ASSIGN(buf, alloc(cpu::rows8_bytes(w.type, w.rows, w.cols), what));
+    cpu::repack_rows8(w.type, static_cast<const uint8_t*>(w.data), w.rows, w.cols,
+                      static_cast<uint8_t*>(buf->data()));
+    Tensor t = w;
+    t.data = buf->data();
+    t.layout = Layout::rows8;
+    return PreparedWeight{t, std::move(buf)};
   }
 
   Result<std::unique_ptr<Buffer>> alloc(size_t bytes, std::string_view what) override {

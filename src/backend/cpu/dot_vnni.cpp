@@ -16,10 +16,13 @@ namespace {
 using gguf::TensorType;
 
 constexpr int64_t kBlock = 32;
-constexpr int kGroup = 8;                 // tokens per interleaved group
+constexpr int kGroup = 8;  // tokens per interleaved group
+constexpr int kAhead = 4;
+
 constexpr size_t kGroupBlockBytes = 320;  // 8 x 32 codes, 8 f32 scales, 8 int32 negated sums
 constexpr size_t kScalesAt = 256;         // within a group block
 constexpr size_t kSumsAt = 288;
+constexpr size_t kPrefetchAhead = 2048;  // bytes ahead in the weight stream (decode)
 
 inline float half_at(const uint8_t* p) {
   uint16_t h;
@@ -116,55 +119,89 @@ void pack(const float* x, int64_t cols, int64_t n_tokens, int64_t u_begin, int64
   }
 }
 
-// ---- Weights: 32 unsigned codes per block, the offset they carry (1 << kShift), the scale.
+// ---- Weights in the rows8 arrangement (weight_repack.h): per group block, the 8 rows'
+// scales, and their unsigned codes (offset 1 << kShift) step by step.
 
 struct Q8_0W {
-  static constexpr size_t kBytes = 34;
+  static constexpr size_t kGroupBlock = 272;
   static constexpr int kShift = 7;
-  static __m256i codes(const uint8_t* blk) {
-    return _mm256_xor_si256(load256(blk + 2), _mm256_set1_epi8(static_cast<char>(0x80)));
+  static void steps(const uint8_t* gb, __m256i st[8]) {
+    for (int s = 0; s < 8; ++s) st[s] = load256(gb + 16 + 32 * s);
+  }
+  static __m256i row_step(const uint8_t* gb, int s, int i) {
+    return _mm256_set1_epi32(i32_at(gb + 16 + 32 * s + 4 * i));
   }
 };
 
 struct Q4_0W {
-  static constexpr size_t kBytes = 18;
+  static constexpr size_t kGroupBlock = 144;
   static constexpr int kShift = 3;
-  static __m256i codes(const uint8_t* blk) {
-    const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2));
-    const __m256i both = _mm256_set_m128i(_mm_srli_epi16(q, 4), q);
-    return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
+  static void steps(const uint8_t* gb, __m256i st[8]) {
+    const __m256i low = _mm256_set1_epi8(0x0F);
+    for (int s = 0; s < 4; ++s) {
+      const __m256i v = load256(gb + 16 + 32 * s);
+      st[s] = _mm256_and_si256(v, low);
+      st[s + 4] = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
+    }
+  }
+  static __m256i row_step(const uint8_t* gb, int s, int i) {
+    __m256i v = _mm256_set1_epi32(i32_at(gb + 16 + 32 * (s & 3) + 4 * i));
+    if (s >= 4) v = _mm256_srli_epi16(v, 4);
+    return _mm256_and_si256(v, _mm256_set1_epi8(0x0F));
   }
 };
 
 struct Q5_0W {
-  static constexpr size_t kBytes = 22;
+  static constexpr size_t kGroupBlock = 176;
   static constexpr int kShift = 4;
-  static __m256i codes(const uint8_t* blk) {
-    const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 6));
-    const __m256i both = _mm256_set_m128i(_mm_srli_epi16(q, 4), q);
-    const __m256i low = _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
-    const auto high_bits = static_cast<__mmask32>(static_cast<uint32_t>(i32_at(blk + 2)));
-    return _mm256_or_si256(low, _mm256_maskz_mov_epi8(high_bits, _mm256_set1_epi8(0x10)));
+  static void steps(const uint8_t* gb, __m256i st[8]) {
+    Q4_0W::steps(gb, st);
+    const __m256i bit4 = _mm256_set1_epi8(0x10);
+    for (int s = 0; s < 8; ++s) {
+      const auto high = static_cast<__mmask32>(static_cast<uint32_t>(i32_at(gb + 144 + 4 * s)));
+      st[s] = _mm256_or_si256(st[s], _mm256_maskz_mov_epi8(high, bit4));
+    }
+  }
+  static __m256i row_step(const uint8_t* gb, int s, int i) {
+    auto u = static_cast<uint32_t>(i32_at(gb + 16 + 32 * (s & 3) + 4 * i));
+    u = (s >= 4 ? u >> 4 : u) & 0x0F0F0F0Fu;
+    const uint32_t high = static_cast<uint32_t>(i32_at(gb + 144 + 4 * s)) >> (4 * i);
+    u |= _pdep_u32(high & 0xFu, 0x10101010u);
+    return _mm256_set1_epi32(static_cast<int32_t>(u));
   }
 };
 
-template <class W>
-inline float scale_of(const uint8_t* blk) {
-  return half_at(blk);
-}
+// ---- Few tokens: a group of 8 rows per vector (lanes = rows), 1 to 4 tokens at a time.
 
-// ---- Few tokens: 8 rows per vector (lanes = rows), one token at a time.
-
-// Lane i = the sum of the 8 lanes of d[i].
-inline __m256i reduce8(const __m256i d[8]) {
-  const __m256i h01 = _mm256_hadd_epi32(d[0], d[1]);
-  const __m256i h23 = _mm256_hadd_epi32(d[2], d[3]);
-  const __m256i h45 = _mm256_hadd_epi32(d[4], d[5]);
-  const __m256i h67 = _mm256_hadd_epi32(d[6], d[7]);
-  const __m256i lo4 = _mm256_hadd_epi32(h01, h23);  // [0..3 low halves | 0..3 high halves]
-  const __m256i hi4 = _mm256_hadd_epi32(h45, h67);
-  return _mm256_add_epi32(_mm256_permute2x128_si256(lo4, hi4, 0x20),
-                          _mm256_permute2x128_si256(lo4, hi4, 0x31));
+// Tokens [0, RN) of the plain layout at x (row stride xs) against one row group; out[j] = the
+// contract's sums for token j, lane i = row i.
+template <class W, int RN>
+__attribute__((noinline)) void group_rows(int64_t nb, const uint8_t* gb, const uint8_t* x,
+                                          size_t xs, __m256* out) {
+  const size_t codes_bytes = static_cast<size_t>(nb) * kBlock;
+  __m256 acc[RN];
+  for (int j = 0; j < RN; ++j) acc[j] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b, gb += W::kGroupBlock) {
+    _mm_prefetch(reinterpret_cast<const char*>(gb + kPrefetchAhead), _MM_HINT_T0);
+    const __m256 wsv = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(gb)));
+    __m256i st[8];
+    W::steps(gb, st);
+    for (int j = 0; j < RN; ++j) {
+      const uint8_t* xj = x + static_cast<size_t>(j) * xs;
+      const uint8_t* xc = xj + b * kBlock;
+      float xs_b;
+      std::memcpy(&xs_b, xj + codes_bytes + b * 4, 4);
+      const int32_t neg_sum = i32_at(xj + codes_bytes + (nb + b) * 4);
+      __m256i d0 = _mm256_set1_epi32(neg_sum << W::kShift), d1 = _mm256_setzero_si256();
+      for (int s = 0; s < 8; s += 2) {
+        d0 = _mm256_dpbusd_epi32(d0, st[s], _mm256_set1_epi32(i32_at(xc + 4 * s)));
+        d1 = _mm256_dpbusd_epi32(d1, st[s + 1], _mm256_set1_epi32(i32_at(xc + 4 * s + 4)));
+      }
+      const __m256 sc = _mm256_mul_ps(wsv, _mm256_set1_ps(xs_b));
+      acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(d0, d1)), sc, acc[j]);
+    }
+  }
+  for (int j = 0; j < RN; ++j) out[j] = acc[j];
 }
 
 inline void store_rows(__m256 v, const float* bias, int64_t r0, int valid, float* y) {
@@ -173,180 +210,83 @@ inline void store_rows(__m256 v, const float* bias, int64_t r0, int valid, float
   _mm256_mask_storeu_ps(y + r0, mask, v);
 }
 
-// Rows [r0, r0 + valid) (valid <= 8; missing rows repeat the last) against tokens
-// [t0, t0 + RN) of the plain layout. `next` is prefetched: the next group's weights.
-template <class W, int RN>
-void rows8(int64_t nb, const uint8_t* w, size_t ws, int64_t r0, int valid, const uint8_t* x,
-           size_t xs, int64_t t0, const float* bias, float* y, size_t ldy, const uint8_t* next,
-           size_t next_bytes) {
-  const uint8_t* row[8];
-  for (int i = 0; i < 8; ++i)
-    row[i] = w + static_cast<size_t>(r0 + (i < valid ? i : valid - 1)) * ws;
-  const uint8_t* xr[RN];
-  for (int j = 0; j < RN; ++j) xr[j] = x + static_cast<size_t>(t0 + j) * xs;
-  const size_t codes_bytes = static_cast<size_t>(nb) * kBlock;
-  __m256 acc[RN];
-  for (int j = 0; j < RN; ++j) acc[j] = _mm256_setzero_ps();
-  // The next group's bytes, a slice per block: one stream ahead of the 8 interleaved rows.
-  const size_t slice = (next_bytes + static_cast<size_t>(nb) - 1) / static_cast<size_t>(nb);
-  for (int64_t b = 0; b < nb; ++b) {
-    for (size_t off = 0; off < slice; off += 64) {
-      _mm_prefetch(reinterpret_cast<const char*>(next + static_cast<size_t>(b) * slice + off),
-                   _MM_HINT_T0);
-    }
-    const size_t at = static_cast<size_t>(b) * W::kBytes;
-    __m256i wc[8];
-    alignas(16) uint16_t hs[8];  // the rows' f16 scales (lane i = row i)
-    for (int i = 0; i < 8; ++i) {
-      wc[i] = W::codes(row[i] + at);
-      std::memcpy(&hs[i], row[i] + at, 2);
-    }
-    const __m256 wsv = _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(hs)));
-    for (int j = 0; j < RN; ++j) {
-      const __m256i xq = load256(xr[j] + b * kBlock);
-      float xs_b;
-      std::memcpy(&xs_b, xr[j] + codes_bytes + b * 4, 4);
-      const int32_t neg_sum = i32_at(xr[j] + codes_bytes + nb * 4 + b * 4);
-      __m256i d[8];
-      for (int i = 0; i < 8; ++i) d[i] = _mm256_dpbusd_epi32(_mm256_setzero_si256(), wc[i], xq);
-      const __m256i dot = _mm256_add_epi32(reduce8(d), _mm256_set1_epi32(neg_sum << W::kShift));
-      const __m256 s = _mm256_mul_ps(wsv, _mm256_set1_ps(xs_b));
-      acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), s, acc[j]);
-    }
-  }
-  for (int j = 0; j < RN; ++j) store_rows(acc[j], bias, r0, valid, y + (t0 + j) * ldy);
-}
-
 template <class W>
-void run_plain(int64_t cols, const uint8_t* w, size_t ws, int64_t r_begin, int64_t r_end,
-               const uint8_t* packed, int64_t t_begin, int64_t t_end, const float* bias, float* y,
-               size_t ldy) {
-  const int64_t nb = cols / kBlock;
+void run_plain(int64_t nb, const uint8_t* gb, int64_t r0, int valid, const uint8_t* packed,
+               int64_t t_begin, int64_t t_end, const float* bias, float* y, size_t ldy) {
   const size_t xs = static_cast<size_t>(nb) * (kBlock + 8);
-  const size_t group_bytes = 8 * ws;
-  for (int64_t r0 = r_begin; r0 < r_end; r0 += 8) {
-    const int valid = static_cast<int>(r_end - r0 < 8 ? r_end - r0 : 8);
-    const uint8_t* next = w + static_cast<size_t>(r0 + 8) * ws;
-    const size_t next_bytes = r0 + 16 <= r_end ? group_bytes : 0;
-    for (int64_t t = t_begin; t < t_end;) {
-      const int64_t left = t_end - t;
-      if (left >= 4) {
-        rows8<W, 4>(nb, w, ws, r0, valid, packed, xs, t, bias, y, ldy, next, next_bytes);
-        t += 4;
-      } else if (left == 3) {
-        rows8<W, 3>(nb, w, ws, r0, valid, packed, xs, t, bias, y, ldy, next, next_bytes);
-        t += 3;
-      } else if (left == 2) {
-        rows8<W, 2>(nb, w, ws, r0, valid, packed, xs, t, bias, y, ldy, next, next_bytes);
-        t += 2;
-      } else {
-        rows8<W, 1>(nb, w, ws, r0, valid, packed, xs, t, bias, y, ldy, next, next_bytes);
-        t += 1;
-      }
+  for (int64_t t = t_begin; t < t_end;) {
+    __m256 out[4];
+    const uint8_t* x = packed + static_cast<size_t>(t) * xs;
+    const int64_t n = t_end - t < 4 ? t_end - t : 4;
+    if (n == 4) {
+      group_rows<W, 4>(nb, gb, x, xs, out);
+    } else if (n == 3) {
+      group_rows<W, 3>(nb, gb, x, xs, out);
+    } else if (n == 2) {
+      group_rows<W, 2>(nb, gb, x, xs, out);
+    } else {
+      group_rows<W, 1>(nb, gb, x, xs, out);
     }
+    for (int j = 0; j < n; ++j) store_rows(out[j], bias, r0, valid, y + (t + j) * ldy);
+    t += n;
   }
 }
 
-// ---- Batches: RM rows against G groups of 8 tokens (lanes = tokens).
+// ---- Batches: a row group against a group of 8 tokens (lanes = tokens).
 
-template <class W, int RM, int G>
-void tile_tokens(int64_t nb, const uint8_t* w, size_t ws, int64_t r0, const uint8_t* group0,
-                 size_t group_stride, int64_t t0, int64_t n_tokens, const float* bias, float* y,
-                 size_t ldy) {
-  __m256 acc[RM][G];
-  for (int i = 0; i < RM; ++i) {
-    for (int g = 0; g < G; ++g) acc[i][g] = _mm256_setzero_ps();
-  }
-  alignas(32) uint8_t wbuf[RM][32];
-  for (int64_t b = 0; b < nb; ++b) {
-    float wsc[RM];
-    for (int i = 0; i < RM; ++i) {
-      const uint8_t* blk =
-          w + static_cast<size_t>(r0 + i) * ws + static_cast<size_t>(b) * W::kBytes;
-      _mm256_store_si256(reinterpret_cast<__m256i*>(wbuf[i]), W::codes(blk));
-      wsc[i] = scale_of<W>(blk);
-    }
-    const uint8_t* xb[G];
-    __m256i dot[RM][G];
-    for (int g = 0; g < G; ++g) {
-      xb[g] = group0 + g * group_stride + static_cast<size_t>(b) * kGroupBlockBytes;
-      const __m256i init = _mm256_slli_epi32(load256(xb[g] + kSumsAt), W::kShift);
-      for (int i = 0; i < RM; ++i) dot[i][g] = init;
-    }
+template <class W>
+__attribute__((noinline)) void group_tokens(int64_t nb, const uint8_t* gb, const uint8_t* xg,
+                                            __m256 acc[8]) {
+  for (int i = 0; i < 8; ++i) acc[i] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b, gb += W::kGroupBlock, xg += kGroupBlockBytes) {
+    alignas(32) float ws[8];
+    _mm256_store_ps(ws, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(gb))));
+    const __m256i init = _mm256_slli_epi32(load256(xg + kSumsAt), W::kShift);
+    __m256i dot[8];
+    for (int i = 0; i < 8; ++i) dot[i] = init;
     for (int s = 0; s < 8; ++s) {
-      __m256i xv[G];
-      for (int g = 0; g < G; ++g) xv[g] = load256(xb[g] + s * 32);
-      for (int i = 0; i < RM; ++i) {
-        const __m256i wb = _mm256_set1_epi32(i32_at(wbuf[i] + s * 4));
-        for (int g = 0; g < G; ++g) dot[i][g] = _mm256_dpbusd_epi32(dot[i][g], wb, xv[g]);
-      }
+      const __m256i xv = load256(xg + s * 32);
+      for (int i = 0; i < 8; ++i) dot[i] = _mm256_dpbusd_epi32(dot[i], W::row_step(gb, s, i), xv);
     }
-    for (int g = 0; g < G; ++g) {
-      const __m256 xsc = _mm256_loadu_ps(reinterpret_cast<const float*>(xb[g] + kScalesAt));
-      for (int i = 0; i < RM; ++i) {
-        const __m256 s = _mm256_mul_ps(_mm256_set1_ps(wsc[i]), xsc);
-        acc[i][g] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[i][g]), s, acc[i][g]);
-      }
-    }
-  }
-  for (int g = 0; g < G; ++g) {
-    alignas(32) float lanes[RM][8];
-    for (int i = 0; i < RM; ++i) _mm256_store_ps(lanes[i], acc[i][g]);
-    for (int j = 0; j < 8; ++j) {
-      const int64_t t = t0 + g * 8 + j;
-      if (t >= n_tokens) break;
-      for (int i = 0; i < RM; ++i) {
-        y[t * ldy + r0 + i] = lanes[i][j] + (bias != nullptr ? bias[r0 + i] : 0.0f);
-      }
-    }
-  }
-}
-
-template <class W, int RM>
-void tile_rows(int64_t nb, const uint8_t* w, size_t ws, int64_t r0, const uint8_t* packed,
-               size_t group_stride, int64_t t_begin, int64_t t_end, int64_t n_tokens,
-               const float* bias, float* y, size_t ldy) {
-  for (int64_t t = t_begin; t < t_end; t += 2 * kGroup) {
-    const uint8_t* g0 = packed + static_cast<size_t>(t / kGroup) * group_stride;
-    if (t_end - t > kGroup) {
-      tile_tokens<W, RM, 2>(nb, w, ws, r0, g0, group_stride, t, n_tokens, bias, y, ldy);
-    } else {
-      tile_tokens<W, RM, 1>(nb, w, ws, r0, g0, group_stride, t, n_tokens, bias, y, ldy);
+    const __m256 xsc = _mm256_loadu_ps(reinterpret_cast<const float*>(xg + kScalesAt));
+    for (int i = 0; i < 8; ++i) {
+      const __m256 sc = _mm256_mul_ps(_mm256_set1_ps(ws[i]), xsc);
+      acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[i]), sc, acc[i]);
     }
   }
 }
 
 template <class W>
-void run_groups(int64_t cols, const uint8_t* w, size_t ws, int64_t r_begin, int64_t r_end,
-                const uint8_t* packed, int64_t n_tokens, int64_t t_begin, int64_t t_end,
-                const float* bias, float* y, size_t ldy) {
-  const int64_t nb = cols / kBlock;
+void run_groups(int64_t nb, const uint8_t* gb, int64_t r0, int valid, const uint8_t* packed,
+                int64_t n_tokens, int64_t t_begin, int64_t t_end, const float* bias, float* y,
+                size_t ldy) {
   const size_t group_stride = static_cast<size_t>(nb) * kGroupBlockBytes;
-  for (int64_t r0 = r_begin; r0 < r_end; r0 += 4) {
-    const int64_t left = r_end - r0;
-    const auto args = [&](auto fn) {
-      fn(nb, w, ws, r0, packed, group_stride, t_begin, t_end, n_tokens, bias, y, ldy);
-    };
-    if (left >= 4) {
-      args(tile_rows<W, 4>);
-    } else if (left == 3) {
-      args(tile_rows<W, 3>);
-    } else if (left == 2) {
-      args(tile_rows<W, 2>);
-    } else {
-      args(tile_rows<W, 1>);
+  for (int64_t t0 = t_begin; t0 < t_end; t0 += kGroup) {
+    __m256 acc[8];
+    group_tokens<W>(nb, gb, packed + static_cast<size_t>(t0 / kGroup) * group_stride, acc);
+    alignas(32) float lanes[8][8];
+    for (int i = 0; i < 8; ++i) _mm256_store_ps(lanes[i], acc[i]);
+    for (int j = 0; j < kGroup && t0 + j < n_tokens; ++j) {
+      float* yt = y + (t0 + j) * ldy + r0;
+      for (int i = 0; i < valid; ++i) yt[i] = lanes[i][j] + (bias != nullptr ? bias[r0 + i] : 0.0f);
     }
   }
 }
 
 template <class W>
-void run(int64_t cols, const uint8_t* w, size_t ws, int64_t r_begin, int64_t r_end,
-         const uint8_t* packed, int64_t n_tokens, int64_t t_begin, int64_t t_end, const float* bias,
-         float* y, size_t ldy) {
-  if (n_tokens < kGroup) {
-    run_plain<W>(cols, w, ws, r_begin, r_end, packed, t_begin, t_end, bias, y, ldy);
-  } else {
-    run_groups<W>(cols, w, ws, r_begin, r_end, packed, n_tokens, t_begin, t_end, bias, y, ldy);
+void run(int64_t cols, const uint8_t* w, int64_t r_begin, int64_t r_end, const uint8_t* packed,
+         int64_t n_tokens, int64_t t_begin, int64_t t_end, const float* bias, float* y,
+         size_t ldy) {
+  const int64_t nb = cols / kBlock;
+  const size_t group_bytes = static_cast<size_t>(nb) * W::kGroupBlock;
+  for (int64_t r0 = r_begin; r0 < r_end; r0 += 8) {
+    const uint8_t* gb = w + static_cast<size_t>(r0 / 8) * group_bytes;
+    const int valid = static_cast<int>(r_end - r0 < 8 ? r_end - r0 : 8);
+    if (n_tokens < kGroup) {
+      run_plain<W>(nb, gb, r0, valid, packed, t_begin, t_end, bias, y, ldy);
+    } else {
+      run_groups<W>(nb, gb, r0, valid, packed, n_tokens, t_begin, t_end, bias, y, ldy);
+    }
   }
 }
 

@@ -82,7 +82,6 @@ void matmul_packed(const PackedGemm& k, const WeightView& w, const float* x, int
   uint8_t* packed = act_scratch(bytes);
   parallel_for(pool, k.pack_units(n_tokens),
                [&](int64_t begin, int64_t end) { k.pack(x, cols, n_tokens, begin, end, packed); });
-  const size_t ws = weight_row_bytes(w);
   const auto* base = static_cast<const uint8_t*>(w.data);
   const int64_t step = k.token_step(n_tokens);
   constexpr size_t kBlockBytes = 256 * 1024;
@@ -93,8 +92,8 @@ void matmul_packed(const PackedGemm& k, const WeightView& w, const float* x, int
     const int64_t r_begin = g_begin * kPackedRowGroup;
     const int64_t r_end = std::min(rows, g_end * kPackedRowGroup);
     for (int64_t t = 0; t < n_tokens; t += block) {
-      k.run(cols, base, ws, r_begin, r_end, packed, n_tokens, t, std::min(n_tokens, t + block),
-            bias, y, static_cast<size_t>(rows));
+      k.run(cols, base, r_begin, r_end, packed, n_tokens, t, std::min(n_tokens, t + block), bias, y,
+            static_cast<size_t>(rows));
     }
   });
 }
@@ -115,7 +114,9 @@ void matmul(const WeightView& w, const float* x, int64_t n_tokens, float* y, con
             ThreadPool* pool) {
   assert(weight_type_supported(w.type));
   if (n_tokens <= 0 || w.rows <= 0) return;
-  if (const PackedGemm* k = find_packed_gemm(w.type); k != nullptr) {
+  if (w.rows8) {
+    const PackedGemm* k = find_packed_gemm(w.type);
+    assert(k != nullptr);  // prepare_weight arranges rows8 only where a kernel reads it
     matmul_packed(*k, w, x, n_tokens, y, bias, pool);
     return;
   }

@@ -1,5 +1,6 @@
-// Integer matmul kernels with their own activation layout: Q8_0, Q4_0 and Q5_0 weights on CPUs
-// with AVX-512 VNNI (dot_vnni.cpp). matmul.cpp prefers them to the tile kernels of quant_dot.h.
+// Integer matmul kernels with their own activation layout: Q8_0, Q4_0 and Q5_0 weights in the
+// rows8 arrangement (weight_repack.h) on CPUs with AVX-512 VNNI (dot_vnni.cpp). matmul.cpp uses
+// them for rows8 weights (the CPU backend's prepare_weight makes them where these exist).
 //
 // Activations are quantized per block of 32 values to int8 codes with an f32 scale
 // (xs = max|x| / 127, codes round-to-nearest-even(x * 127 / max|x|)) and the block's code sum,
@@ -41,10 +42,11 @@ struct PackedGemm {
   int64_t (*token_step)(int64_t n_tokens) = nullptr;
   // y[t * ldy + r] = dot(weight row r, token t) + (bias ? bias[r] : 0) for rows [r_begin, r_end)
   // (r_begin a multiple of kPackedRowGroup) and tokens [t_begin, t_end) (t_begin a multiple of
-  // token_step). w: the weight rows (row stride ws bytes). No allocation; thread-safe.
-  void (*run)(int64_t cols, const uint8_t* w, size_t ws, int64_t r_begin, int64_t r_end,
-              const uint8_t* packed, int64_t n_tokens, int64_t t_begin, int64_t t_end,
-              const float* bias, float* y, size_t ldy) = nullptr;
+  // token_step). w: the weights in the rows8 arrangement (weight_repack.h). No allocation;
+  // thread-safe.
+  void (*run)(int64_t cols, const uint8_t* w, int64_t r_begin, int64_t r_end, const uint8_t* packed,
+              int64_t n_tokens, int64_t t_begin, int64_t t_end, const float* bias, float* y,
+              size_t ldy) = nullptr;
   const char* isa = "";
 };
 

@@ -99,6 +99,8 @@ class LlmModel {  // immutable after load; shared by contexts; thread-safe to re
  private:
   LlmModel(gguf::GgufFile file, Tokenizer tokenizer);
   Status bind_tensors();
+  // Each matmul weight in the backend's preferred arrangement (Backend::prepare_weight).
+  Status prepare_matmul_weights();
   gguf::GgufFile file_;
   Tokenizer tokenizer_;
   const ArchSpec* spec_ = nullptr;
@@ -106,6 +108,7 @@ class LlmModel {  // immutable after load; shared by contexts; thread-safe to re
   int n_threads_ = 1;
   std::shared_ptr<backend::Backend> backend_;
   std::unique_ptr<backend::Buffer> weights_;  // the file's tensor data section, imported
+  std::vector<std::unique_ptr<backend::Buffer>> prepared_;  // matmul weights the backend copied
   backend::Tensor token_embd_, output_, output_norm_, rope_freqs_;
   std::vector<DecoderLayer> layers_;
 };

@@ -127,6 +127,7 @@ Result<std::shared_ptr<const LlmModel>> LlmModel::load(const std::string& path,
                                                            "weights of " + f.name()));
   model->weights_ = std::move(weights);
   TESSERA_TRY(model->bind_tensors());
+  TESSERA_TRY(model->prepare_matmul_weights());
   const int hw = static_cast<int>(std::thread::hardware_concurrency());
   model->n_threads_ = options.n_threads > 0 ? options.n_threads : (hw > 0 ? hw : 1);
   return std::shared_ptr<const LlmModel>(std::move(model));
@@ -197,6 +198,28 @@ Status LlmModel::bind_tensors() {
       L.bk = bk;
       L.bv = bv;
     }
+  }
+  return {};
+}
+
+Status LlmModel::prepare_matmul_weights() {
+  const auto prepare = [&](backend::Tensor& w, const std::string& what) -> Status {
+    TESSERA_TRY_ASSIGN(p, backend_->prepare_weight(w, what + " of " + file_.name()));
+    w = p.tensor;
+    if (p.buffer != nullptr) prepared_.push_back(std::move(p.buffer));
+    return {};
+  };
+  TESSERA_TRY(prepare(output_, "output.weight"));  // a copy when tied: token_embd_ stays natural
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    DecoderLayer& L = layers_[i];
+    const std::string b = "blk." + std::to_string(i) + ".";
+    TESSERA_TRY(prepare(L.wq, b + "attn_q.weight"));
+    TESSERA_TRY(prepare(L.wk, b + "attn_k.weight"));
+    TESSERA_TRY(prepare(L.wv, b + "attn_v.weight"));
+    TESSERA_TRY(prepare(L.wo, b + "attn_output.weight"));
+    TESSERA_TRY(prepare(L.ffn_gate, b + "ffn_gate.weight"));
+    TESSERA_TRY(prepare(L.ffn_up, b + "ffn_up.weight"));
+    TESSERA_TRY(prepare(L.ffn_down, b + "ffn_down.weight"));
   }
   return {};
 }

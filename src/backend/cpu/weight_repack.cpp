@@ -1,0 +1,94 @@
+#include "backend/cpu/weight_repack.h"
+
+#include <cstring>
+
+namespace tessera::backend::cpu {
+namespace {
+
+using gguf::TensorType;
+
+constexpr int64_t kBlock = 32;
+constexpr int kRows = 8;
+
+// Unsigned codes (0..255 for Q8_0 + 128, 0..15 Q4_0, 0..31 Q5_0) of one natural block.
+void block_codes(TensorType type, const uint8_t* blk, uint8_t codes[kBlock]) {
+  switch (type) {
+    case TensorType::Q8_0:
+      for (int k = 0; k < kBlock; ++k) codes[k] = static_cast<uint8_t>(blk[2 + k] ^ 0x80);
+      return;
+    case TensorType::Q4_0:
+      for (int k = 0; k < 16; ++k) {
+        codes[k] = blk[2 + k] & 0x0F;
+        codes[16 + k] = blk[2 + k] >> 4;
+      }
+      return;
+    default: {  // Q5_0: d, qh (bit k: bit 4 of value k), 16 bytes of nibbles
+      uint32_t qh;
+      std::memcpy(&qh, blk + 2, 4);
+      for (int k = 0; k < 16; ++k) {
+        codes[k] = static_cast<uint8_t>((blk[6 + k] & 0x0F) | (((qh >> k) & 1u) << 4));
+        codes[16 + k] = static_cast<uint8_t>((blk[6 + k] >> 4) | (((qh >> (16 + k)) & 1u) << 4));
+      }
+      return;
+    }
+  }
+}
+
+// One group block from 8 rows' blocks (null: a padding row).
+void group_block(TensorType type, const uint8_t* const blks[kRows], uint8_t* out, size_t bytes) {
+  std::memset(out, 0, bytes);
+  uint8_t codes[kRows][kBlock] = {};
+  for (int i = 0; i < kRows; ++i) {
+    if (blks[i] == nullptr) continue;
+    std::memcpy(out + 2 * i, blks[i], 2);
+    block_codes(type, blks[i], codes[i]);
+  }
+  uint8_t* body = out + 16;
+  for (int i = 0; i < kRows; ++i) {
+    for (int k = 0; k < kBlock; ++k) {
+      const uint8_t c = codes[i][k];
+      const int s = k / 4, lane = 4 * i + k % 4;
+      if (type == TensorType::Q8_0) {
+        body[32 * s + lane] = c;
+        continue;
+      }
+      // Values 0..15 in low nibbles of steps 0..3, values 16..31 in high nibbles.
+      const int step = s % 4;
+      body[32 * step + lane] |= static_cast<uint8_t>((c & 0x0F) << (s < 4 ? 0 : 4));
+      if (type == TensorType::Q5_0 && (c & 0x10) != 0)
+        body[128 + 4 * s + lane / 8] |= 1u << (lane % 8);
+    }
+  }
+}
+
+}  // namespace
+
+bool rows8_supported(TensorType type) {
+  return type == TensorType::Q8_0 || type == TensorType::Q4_0 || type == TensorType::Q5_0;
+}
+
+size_t rows8_bytes(TensorType type, int64_t rows, int64_t cols) {
+  const size_t groups = static_cast<size_t>((rows + kRows - 1) / kRows);
+  return groups * static_cast<size_t>(cols / kBlock) * kRows *
+         gguf::tensor_type_info(type)->block_bytes;
+}
+
+void repack_rows8(TensorType type, const uint8_t* src, int64_t rows, int64_t cols, uint8_t* dst) {
+  const size_t block_bytes = gguf::tensor_type_info(type)->block_bytes;
+  const int64_t nb = cols / kBlock;
+  const size_t row_bytes = static_cast<size_t>(nb) * block_bytes;
+  const size_t group_block_bytes = kRows * block_bytes;
+  for (int64_t r0 = 0; r0 < rows; r0 += kRows) {
+    for (int64_t b = 0; b < nb; ++b, dst += group_block_bytes) {
+      const uint8_t* blks[kRows];
+      for (int i = 0; i < kRows; ++i) {
+        blks[i] = r0 + i < rows ? src + static_cast<size_t>(r0 + i) * row_bytes +
+                                      static_cast<size_t>(b) * block_bytes
+                                : nullptr;
+      }
+      group_block(type, blks, dst, group_block_bytes);
+    }
+  }
+}
+
+}  // namespace tessera::backend::cpu
