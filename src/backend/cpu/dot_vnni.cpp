@@ -122,15 +122,24 @@ void pack(const float* x, int64_t cols, int64_t n_tokens, int64_t u_begin, int64
 // ---- Weights in the rows8 arrangement (weight_repack.h): per group block, the 8 rows'
 // scales, and their unsigned codes (offset 1 << kShift) step by step.
 
+// The 8 steps of a group block as 256 bytes of unsigned codes (step s at 32s, row i at + 4i),
+// so a row's step is one 4-byte broadcast. codes() returns them: in place for Q8_0, else
+// unpacked into buf.
+template <class W>
+const uint8_t* unpack(const uint8_t* gb, uint8_t* buf) {
+  __m256i st[8];
+  W::steps(gb, st);
+  for (int s = 0; s < 8; ++s) _mm256_store_si256(reinterpret_cast<__m256i*>(buf + 32 * s), st[s]);
+  return buf;
+}
+
 struct Q8_0W {
   static constexpr size_t kGroupBlock = 272;
   static constexpr int kShift = 7;
   static void steps(const uint8_t* gb, __m256i st[8]) {
     for (int s = 0; s < 8; ++s) st[s] = load256(gb + 16 + 32 * s);
   }
-  static __m256i row_step(const uint8_t* gb, int s, int i) {
-    return _mm256_set1_epi32(i32_at(gb + 16 + 32 * s + 4 * i));
-  }
+  static const uint8_t* codes(const uint8_t* gb, uint8_t* /*buf*/) { return gb + 16; }
 };
 
 struct Q4_0W {
@@ -144,11 +153,7 @@ struct Q4_0W {
       st[s + 4] = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
     }
   }
-  static __m256i row_step(const uint8_t* gb, int s, int i) {
-    __m256i v = _mm256_set1_epi32(i32_at(gb + 16 + 32 * (s & 3) + 4 * i));
-    if (s >= 4) v = _mm256_srli_epi16(v, 4);
-    return _mm256_and_si256(v, _mm256_set1_epi8(0x0F));
-  }
+  static const uint8_t* codes(const uint8_t* gb, uint8_t* buf) { return unpack<Q4_0W>(gb, buf); }
 };
 
 struct Q5_0W {
@@ -162,13 +167,7 @@ struct Q5_0W {
       st[s] = _mm256_or_si256(st[s], _mm256_maskz_mov_epi8(high, bit4));
     }
   }
-  static __m256i row_step(const uint8_t* gb, int s, int i) {
-    auto u = static_cast<uint32_t>(i32_at(gb + 16 + 32 * (s & 3) + 4 * i));
-    u = (s >= 4 ? u >> 4 : u) & 0x0F0F0F0Fu;
-    const uint32_t high = static_cast<uint32_t>(i32_at(gb + 144 + 4 * s)) >> (4 * i);
-    u |= _pdep_u32(high & 0xFu, 0x10101010u);
-    return _mm256_set1_epi32(static_cast<int32_t>(u));
-  }
+  static const uint8_t* codes(const uint8_t* gb, uint8_t* buf) { return unpack<Q5_0W>(gb, buf); }
 };
 
 // ---- Few tokens: a group of 8 rows per vector (lanes = rows), 1 to 4 tokens at a time.
@@ -242,11 +241,16 @@ __attribute__((noinline)) void group_tokens(int64_t nb, const uint8_t* gb, const
     alignas(32) float ws[8];
     _mm256_store_ps(ws, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(gb))));
     const __m256i init = _mm256_slli_epi32(load256(xg + kSumsAt), W::kShift);
+    alignas(32) uint8_t buf[256];
+    const uint8_t* codes = W::codes(gb, buf);
     __m256i dot[8];
     for (int i = 0; i < 8; ++i) dot[i] = init;
     for (int s = 0; s < 8; ++s) {
       const __m256i xv = load256(xg + s * 32);
-      for (int i = 0; i < 8; ++i) dot[i] = _mm256_dpbusd_epi32(dot[i], W::row_step(gb, s, i), xv);
+      for (int i = 0; i < 8; ++i) {
+        const __m256i wv = _mm256_set1_epi32(i32_at(codes + 32 * s + 4 * i));
+        dot[i] = _mm256_dpbusd_epi32(dot[i], wv, xv);
+      }
     }
     const __m256 xsc = _mm256_loadu_ps(reinterpret_cast<const float*>(xg + kScalesAt));
     for (int i = 0; i < 8; ++i) {
