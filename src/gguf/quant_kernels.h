@@ -30,6 +30,11 @@ void dequantize_q5_1(const void* blocks, float* out, int64_t n);
 void quantize_q5_1(const float* in, void* blocks, int64_t n);
 void dequantize_q8_0(const void* blocks, float* out, int64_t n);
 void quantize_q8_0(const float* in, void* blocks, int64_t n);
+// The 32 codes of one Q4_0 (0..15), Q5_0 (0..31) or Q8_0 (-128..127) block as stored, before
+// the offset (8, 16) and the scale; for kernels that rearrange blocks.
+void q4_0_codes(const void* block, int codes[32]);
+void q5_0_codes(const void* block, int codes[32]);
+void q8_0_codes(const void* block, int codes[32]);
 
 // 256-value super-block K-quants (quant_kquant.cpp)
 void dequantize_q2_k(const void* blocks, float* out, int64_t n);

@@ -156,6 +156,20 @@ void quantize_q4_1(const float* in, void* blocks, int64_t n) {
   }
 }
 
+void q4_0_codes(const void* block, int codes[32]) {
+  unpack_nibbles(static_cast<const uint8_t*>(block) + 2, codes);
+}
+
+void q5_0_codes(const void* block, int codes[32]) {
+  const auto* b = static_cast<const uint8_t*>(block);
+  unpack_5bit(b + 2, b + 6, codes);
+}
+
+void q8_0_codes(const void* block, int codes[32]) {
+  const auto* q = reinterpret_cast<const int8_t*>(static_cast<const uint8_t*>(block) + 2);
+  for (int j = 0; j < kBlock; ++j) codes[j] = q[j];
+}
+
 void dequantize_q5_0(const void* blocks, float* out, int64_t n) {
   const auto* b = static_cast<const uint8_t*>(blocks);
   int codes[kBlock];

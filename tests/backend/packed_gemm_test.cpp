@@ -66,6 +66,14 @@ float model_dot(const QuantRow& w, const QuantRow& x, float bias) {
   return acc + bias;
 }
 
+// w ([rows][n] natural) in the rows8 arrangement.
+std::vector<uint8_t> arrange(TensorType type, const std::vector<uint8_t>& w, int64_t rows,
+                             int64_t n) {
+  std::vector<uint8_t> out(rows8_bytes(type, rows, n));
+  repack_rows8(type, w.data(), rows, n, out.data());
+  return out;
+}
+
 struct Case {
   TensorType type;
   int64_t cols;
@@ -81,8 +89,7 @@ TEST_P(PackedGemmTest, EveryShapeMatchesTheArithmeticContractBitForBit) {
   for (int64_t rows : {1, 3, 8, 13, 37}) {
     const std::vector<uint8_t> w = random_weight(c.type, rows, n, 31 + rows);
     const size_t ws = w.size() / static_cast<size_t>(rows);
-    std::vector<uint8_t> arranged(rows8_bytes(c.type, rows, n));
-    repack_rows8(c.type, w.data(), rows, n, arranged.data());
+    const std::vector<uint8_t> arranged = arrange(c.type, w, rows, n);
     const WeightView view{c.type, arranged.data(), rows, n, true};
     const std::vector<float> bias = random_floats(41, static_cast<size_t>(rows));
     std::vector<QuantRow> wq;
@@ -136,8 +143,7 @@ TEST(PackedGemmTest, ZeroActivationsGiveTheBias) {
   const int64_t rows = 9, n = 64;
   const std::vector<uint8_t> w = random_weight(TensorType::Q8_0, rows, n, 71);
   const std::vector<float> bias = random_floats(72, rows);
-  std::vector<uint8_t> arranged(rows8_bytes(TensorType::Q8_0, rows, n));
-  repack_rows8(TensorType::Q8_0, w.data(), rows, n, arranged.data());
+  const std::vector<uint8_t> arranged = arrange(TensorType::Q8_0, w, rows, n);
   for (int64_t tokens : {1, 8}) {
     const std::vector<float> x(static_cast<size_t>(tokens * n), 0.0f);
     std::vector<float> y(static_cast<size_t>(rows * tokens));
@@ -154,9 +160,8 @@ TEST_P(PackedGemmTest, Rows8ArrangementHoldsEveryCodeWhereDocumented) {
   const int64_t rows = 13, n = c.cols, nb = n / kBlock;
   const std::vector<uint8_t> w = random_weight(c.type, rows, n, 81);
   const size_t ws = w.size() / rows;
-  std::vector<uint8_t> arranged(rows8_bytes(c.type, rows, n));
+  const std::vector<uint8_t> arranged = arrange(c.type, w, rows, n);
   ASSERT_EQ(arranged.size(), 16 * ws);  // two groups of 8 rows
-  repack_rows8(c.type, w.data(), rows, n, arranged.data());
   const size_t gb_bytes = 8 * gguf::tensor_type_info(c.type)->block_bytes;
   for (int64_t r = 0; r < 16; ++r) {
     const QuantRow q = r < rows ? weight_codes(c.type, w.data() + r * ws, n) : QuantRow{};

@@ -17,23 +17,21 @@ using gguf::TensorType;
 
 constexpr int64_t kBlock = 32;
 constexpr int kGroup = 8;  // tokens per interleaved group
-constexpr int kAhead = 4;
 
 constexpr size_t kGroupBlockBytes = 320;  // 8 x 32 codes, 8 f32 scales, 8 int32 negated sums
 constexpr size_t kScalesAt = 256;         // within a group block
 constexpr size_t kSumsAt = 288;
 constexpr size_t kPrefetchAhead = 2048;  // bytes ahead in the weight stream (decode)
 
-inline float half_at(const uint8_t* p) {
-  uint16_t h;
-  std::memcpy(&h, p, 2);
-  return _cvtsh_ss(h);
-}
-
 inline int32_t i32_at(const uint8_t* p) {
   int32_t v;
   std::memcpy(&v, p, 4);
   return v;
+}
+
+// Plain layout (fewer than 8 tokens): per token, nb x 32 codes, nb f32 scales, nb negated sums.
+inline size_t plain_row_bytes(int64_t nb) {
+  return static_cast<size_t>(nb) * (kBlock + 8);
 }
 
 inline __m256i load256(const uint8_t* p) {
@@ -73,7 +71,7 @@ inline void quantize_block(const float* x, int8_t* codes, float* scale, int32_t*
 
 size_t packed_bytes(int64_t n_tokens, int64_t cols) {
   const auto nb = static_cast<size_t>(cols / kBlock);
-  if (n_tokens < kGroup) return static_cast<size_t>(n_tokens) * (nb * kBlock + nb * 8);
+  if (n_tokens < kGroup) return static_cast<size_t>(n_tokens) * plain_row_bytes(cols / kBlock);
   const auto groups = static_cast<size_t>((n_tokens + kGroup - 1) / kGroup);
   return groups * nb * kGroupBlockBytes;
 }
@@ -89,8 +87,8 @@ int64_t token_step(int64_t n_tokens) {
 void pack(const float* x, int64_t cols, int64_t n_tokens, int64_t u_begin, int64_t u_end,
           uint8_t* packed) {
   const int64_t nb = cols / kBlock;
-  if (n_tokens < kGroup) {  // plain: codes, scales, negated sums per token
-    const size_t row = static_cast<size_t>(nb) * (kBlock + 8);
+  if (n_tokens < kGroup) {
+    const size_t row = plain_row_bytes(nb);
     for (int64_t t = u_begin; t < u_end; ++t) {
       uint8_t* out = packed + static_cast<size_t>(t) * row;
       auto* codes = reinterpret_cast<int8_t*>(out);
@@ -212,7 +210,7 @@ inline void store_rows(__m256 v, const float* bias, int64_t r0, int valid, float
 template <class W>
 void run_plain(int64_t nb, const uint8_t* gb, int64_t r0, int valid, const uint8_t* packed,
                int64_t t_begin, int64_t t_end, const float* bias, float* y, size_t ldy) {
-  const size_t xs = static_cast<size_t>(nb) * (kBlock + 8);
+  const size_t xs = plain_row_bytes(nb);
   for (int64_t t = t_begin; t < t_end;) {
     __m256 out[4];
     const uint8_t* x = packed + static_cast<size_t>(t) * xs;
@@ -302,7 +300,6 @@ constexpr PackedGemm make_gemm() {
   g.pack = pack;
   g.token_step = token_step;
   g.run = run<W>;
-  g.isa = "avx512vnni";
   return g;
 }
 

@@ -47,7 +47,6 @@ struct PackedGemm {
   void (*run)(int64_t cols, const uint8_t* w, int64_t r_begin, int64_t r_end, const uint8_t* packed,
               int64_t n_tokens, int64_t t_begin, int64_t t_end, const float* bias, float* y,
               size_t ldy) = nullptr;
-  const char* isa = "";
 };
 
 // The packed kernel for weights of `type` on this CPU, or null.

@@ -27,9 +27,8 @@ Isa detect_isa() {
   __asm__("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
   if ((xcr0_lo & 0x6u) != 0x6u) return Isa::scalar;  // XMM and YMM state
   if (__get_cpuid_count(7, 0, &a, &b, &c, &d) == 0) return Isa::scalar;
-  if (((b >> 5) & 1u) == 0) return Isa::scalar;                                    // AVX2
-  const bool avx512 = ((b >> 16) & 1u) && ((b >> 30) & 1u) && ((b >> 31) & 1u) &&  // F, BW, VL
-                      ((b >> 8) & 1u);                                             // BMI2
+  if (((b >> 5) & 1u) == 0) return Isa::scalar;                                  // AVX2
+  const bool avx512 = ((b >> 16) & 1u) && ((b >> 30) & 1u) && ((b >> 31) & 1u);  // F, BW, VL
   const bool vnni = (c >> 11) & 1u;
   if (avx512 && vnni && (xcr0_lo & 0xE0u) == 0xE0u) return Isa::avx512vnni;
   return Isa::avx2;

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "gguf/quant_kernels.h"
+
 namespace tessera::backend::cpu {
 namespace {
 
@@ -12,26 +14,16 @@ constexpr int kRows = 8;
 
 // Unsigned codes (0..255 for Q8_0 + 128, 0..15 Q4_0, 0..31 Q5_0) of one natural block.
 void block_codes(TensorType type, const uint8_t* blk, uint8_t codes[kBlock]) {
-  switch (type) {
-    case TensorType::Q8_0:
-      for (int k = 0; k < kBlock; ++k) codes[k] = static_cast<uint8_t>(blk[2 + k] ^ 0x80);
-      return;
-    case TensorType::Q4_0:
-      for (int k = 0; k < 16; ++k) {
-        codes[k] = blk[2 + k] & 0x0F;
-        codes[16 + k] = blk[2 + k] >> 4;
-      }
-      return;
-    default: {  // Q5_0: d, qh (bit k: bit 4 of value k), 16 bytes of nibbles
-      uint32_t qh;
-      std::memcpy(&qh, blk + 2, 4);
-      for (int k = 0; k < 16; ++k) {
-        codes[k] = static_cast<uint8_t>((blk[6 + k] & 0x0F) | (((qh >> k) & 1u) << 4));
-        codes[16 + k] = static_cast<uint8_t>((blk[6 + k] >> 4) | (((qh >> (16 + k)) & 1u) << 4));
-      }
-      return;
-    }
+  int c[kBlock];
+  if (type == TensorType::Q8_0) {
+    gguf::kernels::q8_0_codes(blk, c);
+    for (int& v : c) v += 128;
+  } else if (type == TensorType::Q4_0) {
+    gguf::kernels::q4_0_codes(blk, c);
+  } else {
+    gguf::kernels::q5_0_codes(blk, c);
   }
+  for (int k = 0; k < kBlock; ++k) codes[k] = static_cast<uint8_t>(c[k]);
 }
 
 // One group block from 8 rows' blocks (null: a padding row).
