@@ -153,6 +153,62 @@ INSTANTIATE_TEST_SUITE_P(KvTypes, AttentionTypes,
                            return std::string(kv_type_name(param_info.param));
                          });
 
+// Long sequences with cells out of order and another sequence interleaved, so the tiled
+// kernel (attention_tiled.h) crosses many chunks, masks inside chunks, and takes blocks of
+// several tokens and slices of wide groups; head sizes off its fast path take the reference.
+TEST(Attention, ManyChunksMatchTheReferenceAndEachQueryAlone) {
+  struct Case {
+    Shape sh;
+    int n_seq_tokens;
+  };
+  const auto pools = test::test_pools();
+  for (const Case cs : {Case{{14, 2, 64}, 150}, Case{{8, 8, 32}, 97}, Case{{72, 1, 16}, 40},
+                        Case{{4, 2, 24}, 70}, Case{{4, 2, 12}, 45}}) {
+    const Shape sh = cs.sh;
+    const int n = cs.n_seq_tokens;
+    const int64_t n_cells = 2 * n + 11;
+    TestCache cache(KvType::f16, sh.n_kv_heads, sh.head_dim, n_cells);
+    std::vector<int32_t> perm(n_cells);
+    std::iota(perm.begin(), perm.end(), 0);
+    for (int64_t i = n_cells - 1; i > 0; --i) std::swap(perm[i], perm[(i * 7919 + 13) % (i + 1)]);
+    const std::vector<float> kv = test::random_floats(77, 4 * int64_t{n} * cache.row_len());
+    for (int32_t p = 0; p < n; ++p) {  // sequence 4 and sequence 9 share the cache, shuffled
+      cache.put(perm[2 * p], 4, p, kv.data() + 4 * p * cache.row_len(),
+                kv.data() + (4 * p + 1) * cache.row_len());
+      cache.put(perm[2 * p + 1], 9, p, kv.data() + (4 * p + 2) * cache.row_len(),
+                kv.data() + (4 * p + 3) * cache.row_len());
+    }
+    std::vector<AttentionQuery> qs;
+    for (int32_t p = 0; p < n; ++p) qs.push_back({4, p, 0, static_cast<int32_t>(n_cells)});
+    const std::vector<float> q =
+        test::random_floats(31, int64_t{n} * sh.n_heads * sh.head_dim, 3.0);
+    SCOPED_TRACE("heads " + std::to_string(sh.n_heads) + "/" + std::to_string(sh.n_kv_heads) +
+                 " head_dim " + std::to_string(sh.head_dim));
+    const std::vector<float> out = run(q, qs, cache, sh.n_heads, nullptr);
+    const std::vector<double> ref = reference(q, qs, cache, sh.n_heads);
+    for (size_t i = 0; i < out.size(); ++i) ASSERT_NEAR(out[i], ref[i], kAttentionBudget) << i;
+    for (const auto& pool : pools) {
+      test::expect_same_bits(out, run(q, qs, cache, sh.n_heads, pool.get()), "threads");
+    }
+    const size_t per_token = static_cast<size_t>(sh.n_heads) * sh.head_dim;
+    for (int p = 0; p < n; p += 7) {  // a query alone gives the same bits as in the batch
+      const std::vector<float> q1(q.begin() + p * per_token, q.begin() + (p + 1) * per_token);
+      const std::vector<float> alone = run(q1, {qs[p]}, cache, sh.n_heads, nullptr);
+      const std::vector<float> in_batch(out.begin() + p * per_token,
+                                        out.begin() + (p + 1) * per_token);
+      SCOPED_TRACE("alone vs batch at position " + std::to_string(p));
+      test::expect_same_bits(alone, in_batch, "alone vs batch");
+    }
+    std::vector<float> by_reference(out.size());
+    attention_reference(q.data(), n, qs.data(), cache.view(),
+                        AttentionShape{sh.n_heads, sh.n_kv_heads, sh.head_dim, 0.0f},
+                        by_reference.data(), nullptr);
+    for (size_t i = 0; i < out.size(); ++i) {
+      ASSERT_NEAR(out[i], by_reference[i], kAttentionBudget) << "reference kernel " << i;
+    }
+  }
+}
+
 TEST(Attention, InterleavedSequencesDoNotSeeEachOther) {
   const int n_heads = 4, n_kv = 2, hd = 32;
   const int len_a = 9, len_b = 12;

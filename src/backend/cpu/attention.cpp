@@ -3,15 +3,96 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <vector>
 
+#include "backend/cpu/attention_tiled.h"
+#include "backend/cpu/cpu_isa.h"
 #include "backend/cpu/matmul.h"
 
 namespace tessera::backend::cpu {
+namespace {
+
+// A run of consecutive batch tokens of one sequence, and a slice of a kv head's group.
+struct Span {
+  int64_t first_token = 0;
+  int n_tokens = 0;
+  int head_begin = 0;
+  int n_heads = 0;
+};
+
+// Splits the batch into blocks of at most kAttnMaxRows query rows per kv head: runs of
+// consecutive tokens of one sequence, times slices of the group when a group alone is wider.
+void make_spans(const AttentionQuery* queries, int64_t n_tokens, int group,
+                std::vector<Span>& spans) {
+  const int heads = std::min(group, kAttnMaxRows);
+  const int tokens = std::max(1, kAttnMaxRows / heads);
+  spans.clear();
+  for (int64_t t = 0; t < n_tokens;) {
+    int64_t end = t + 1;
+    while (end < n_tokens && end - t < tokens && queries[end].seq == queries[t].seq) ++end;
+    for (int h = 0; h < group; h += heads) {
+      spans.push_back(Span{t, static_cast<int>(end - t), h, std::min(heads, group - h)});
+    }
+    t = end;
+  }
+}
+
+void attention_tiled(const float* q, int64_t n_tokens, const AttentionQuery* queries,
+                     const KvCacheView& kv, const AttentionShape& shape, float* out,
+                     ThreadPool* pool) {
+  const int hd = shape.head_dim;
+  const int group = shape.n_heads / shape.n_kv_heads;
+  const float scale = shape.scale != 0.0f ? shape.scale : 1.0f / std::sqrt(static_cast<float>(hd));
+  thread_local std::vector<Span> spans;
+  make_spans(queries, n_tokens, group, spans);
+  const Span* span = spans.data();  // the caller's thread_local, read by the workers
+  const auto n_spans = static_cast<int64_t>(spans.size());
+  const size_t token_stride = static_cast<size_t>(shape.n_heads) * hd;
+  // Causal blocks cost in proportion to their position: jobs alternate between the first and
+  // the last spans so that contiguous thread chunks get equal shares.
+  parallel_for(pool, n_spans * shape.n_kv_heads, [&](int64_t begin, int64_t end) {
+    thread_local std::vector<float> scratch;
+    const size_t need = attention_scratch_floats(hd) + 8;
+    if (scratch.size() < need) scratch.resize(need);
+    auto* aligned = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(scratch.data()) + 31) &
+                                             ~static_cast<uintptr_t>(31));
+    for (int64_t job = begin; job < end; ++job) {
+      const int64_t k = job / shape.n_kv_heads;
+      const Span& sp = span[k % 2 == 0 ? k / 2 : n_spans - 1 - k / 2];
+      AttentionBlock b;
+      b.kv_head = static_cast<int>(job % shape.n_kv_heads);
+      const size_t head0 = static_cast<size_t>(b.kv_head) * group + sp.head_begin;
+      b.q = q + static_cast<size_t>(sp.first_token) * token_stride + head0 * hd;
+      b.out = out + static_cast<size_t>(sp.first_token) * token_stride + head0 * hd;
+      b.token_stride = token_stride;
+      b.queries = queries + sp.first_token;
+      b.n_tokens = sp.n_tokens;
+      b.n_heads = sp.n_heads;
+      b.head_dim = hd;
+      b.n_kv_heads = shape.n_kv_heads;
+      b.scale = scale;
+      attend_block_avx2(b, kv, aligned);
+    }
+  });
+}
+
+}  // namespace
 
 void attention(const float* q, int64_t n_tokens, const AttentionQuery* queries,
                const KvCacheView& kv, const AttentionShape& shape, float* out, ThreadPool* pool) {
+  assert(shape.n_kv_heads > 0 && shape.n_heads % shape.n_kv_heads == 0);
+  if (cpu_isa() != Isa::scalar && shape.head_dim % 8 == 0) {
+    attention_tiled(q, n_tokens, queries, kv, shape, out, pool);
+    return;
+  }
+  attention_reference(q, n_tokens, queries, kv, shape, out, pool);
+}
+
+void attention_reference(const float* q, int64_t n_tokens, const AttentionQuery* queries,
+                         const KvCacheView& kv, const AttentionShape& shape, float* out,
+                         ThreadPool* pool) {
   assert(shape.n_kv_heads > 0 && shape.n_heads % shape.n_kv_heads == 0);
   const int head_dim = shape.head_dim;
   const int n_kv_heads = shape.n_kv_heads;

@@ -34,12 +34,20 @@ using backend::AttentionShape;  // ops.h: heads, kv heads, head_dim, scale
 // visible to query t (see above), for t < n_tokens, h < n_heads.
 //   q:   [n_tokens][n_heads][head_dim] f32, contiguous.
 //   out: [n_tokens][n_heads][head_dim] f32, contiguous; must not overlap q.
-// A query that sees no cell gets zeros. Scores are never materialized: one pass over the
-// cells with an online softmax (f32), cells in increasing index order, so the result for a
-// query does not depend on other sequences' cells, the batch or the thread count. Threads
-// split the (token, kv head) pairs; allocation: none after a thread's first call with the
-// largest head group (thread_local buffers).
+// A query that sees no cell gets zeros. Scores are never materialized for the whole context:
+// on CPUs with AVX2 (and head_dim a multiple of 8) the tiled kernel of attention_tiled.h
+// takes blocks of query rows through the sequence's cells in chunks of 32 with an online
+// softmax; elsewhere attention_reference runs. Either way the result for a query does not
+// depend on other sequences' cells, the rest of the batch or the thread count. Threads split
+// blocks of (tokens, kv head); allocation: none after a thread's first call with the largest
+// head_dim (thread_local buffers).
 void attention(const float* q, int64_t n_tokens, const AttentionQuery* queries,
                const KvCacheView& kv, const AttentionShape& shape, float* out, ThreadPool* pool);
+
+// The scalar reference, same contract: one pass over the cells in index order per (token,
+// kv head), each cell's score and online-softmax update one at a time, all f32.
+void attention_reference(const float* q, int64_t n_tokens, const AttentionQuery* queries,
+                         const KvCacheView& kv, const AttentionShape& shape, float* out,
+                         ThreadPool* pool);
 
 }  // namespace tessera::backend::cpu

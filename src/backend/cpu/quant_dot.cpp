@@ -1,41 +1,14 @@
 // Kernel selection by CPU features, and the conversion of activations to a kernel's format.
 #include "backend/cpu/quant_dot.h"
 
+#include "backend/cpu/cpu_isa.h"
 #include "backend/cpu/packed_gemm.h"
 #include "backend/cpu/thread_pool.h"
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <cpuid.h>
-#endif
 
 namespace tessera::backend::cpu {
 namespace {
 
 using gguf::TensorType;
-
-enum class Isa { scalar, avx2, avx512vnni };
-
-// AVX2, FMA and F16C in the CPU (CPUID) and YMM state enabled by the OS (XGETBV); then
-// AVX-512 F/BW/VL with VNNI and the opmask/ZMM state enabled.
-Isa detect_isa() {
-#if defined(__x86_64__) || defined(__i386__)
-  unsigned a = 0, b = 0, c = 0, d = 0;
-  if (__get_cpuid(1, &a, &b, &c, &d) == 0) return Isa::scalar;
-  const bool fma = (c >> 12) & 1u, osxsave = (c >> 27) & 1u, f16c = (c >> 29) & 1u;
-  if (!fma || !osxsave || !f16c) return Isa::scalar;
-  unsigned xcr0_lo = 0, xcr0_hi = 0;
-  __asm__("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
-  if ((xcr0_lo & 0x6u) != 0x6u) return Isa::scalar;  // XMM and YMM state
-  if (__get_cpuid_count(7, 0, &a, &b, &c, &d) == 0) return Isa::scalar;
-  if (((b >> 5) & 1u) == 0) return Isa::scalar;                                  // AVX2
-  const bool avx512 = ((b >> 16) & 1u) && ((b >> 30) & 1u) && ((b >> 31) & 1u);  // F, BW, VL
-  const bool vnni = (c >> 11) & 1u;
-  if (avx512 && vnni && (xcr0_lo & 0xE0u) == 0xE0u) return Isa::avx512vnni;
-  return Isa::avx2;
-#else
-  return Isa::scalar;
-#endif
-}
 
 struct Table {
   Isa isa = Isa::scalar;
@@ -47,7 +20,7 @@ struct Table {
 const Table& table() {
   static Table t;  // filled once, in place (by_type points into kquant)
   static const bool filled = [] {
-    t.isa = detect_isa();
+    t.isa = cpu_isa();
     if (t.isa == Isa::scalar) return true;
     for (uint32_t id = 0; id < 64; ++id) {
       if (gguf::tensor_type_info(id) == nullptr) continue;
@@ -79,14 +52,7 @@ const PackedGemm* find_packed_gemm(TensorType type) {
 }
 
 const char* dot_kernels_isa() {
-  switch (table().isa) {
-    case Isa::avx512vnni:
-      return "avx512vnni";
-    case Isa::avx2:
-      return "avx2";
-    default:
-      return "scalar";
-  }
+  return isa_name(table().isa);
 }
 
 size_t act_row_bytes(TensorType act_type, int64_t cols) {
