@@ -16,10 +16,10 @@
 
 namespace tessera::backend {
 
-// How a weight matrix's bytes are arranged. `natural`: the GGUF layout above. `rows8`: the
-// CPU backend's arrangement for its integer kernels (backend/cpu/weight_repack.h), made by
-// Backend::prepare_weight; only matmul reads it.
-enum class Layout : uint8_t { natural, rows8 };
+// How a weight matrix's bytes are arranged. `natural`: the GGUF layout above. `rows8` (Q8_0,
+// Q4_0, Q5_0) and `rows32` (F16, BF16): the CPU backend's arrangements for its kernels
+// (backend/cpu/weight_repack.h), made by Backend::prepare_weight; only matmul reads them.
+enum class Layout : uint8_t { natural, rows8, rows32 };
 
 struct Tensor {
   gguf::TensorType type = gguf::TensorType::F32;

@@ -30,7 +30,7 @@ TEST_P(DotKernelTest, TilesMatchTheReferenceAndEachOther) {
   const Case c = GetParam();
   const DotKernel* k = find_dot_kernel(c.type);
   if (k == nullptr) GTEST_SKIP() << "no fast kernel for this type on this CPU";
-  const int64_t rows = 4, tokens = 4, n = c.cols;
+  const int64_t rows = 8, tokens = 8, n = c.cols;  // beyond every kernel's own tile
   const std::vector<uint8_t> w = random_weight(c.type, rows, n, 11);
   const size_t ws = w.size() / rows;
   const std::vector<float> xf = random_floats(12, static_cast<size_t>(tokens * n), 2.0);
@@ -65,13 +65,13 @@ TEST_P(DotKernelTest, TilesMatchTheReferenceAndEachOther) {
       single[i * tokens + j] = got;
     }
   }
-  for (int rm = 1; rm <= kMaxTile; ++rm) {
-    for (int rn = 1; rn <= kMaxTile; ++rn) {
-      float out[kMaxTile * kMaxTile];
-      k->tile(n, w.data(), ws, xa.data(), xs, rm, rn, out, kMaxTile);
+  for (int rm = 1; rm <= rows; ++rm) {
+    for (int rn = 1; rn <= tokens; ++rn) {
+      float out[8 * 8];
+      k->tile(n, w.data(), ws, xa.data(), xs, rm, rn, out, 8);
       for (int i = 0; i < rm; ++i) {
         for (int j = 0; j < rn; ++j) {
-          ASSERT_EQ(out[i * kMaxTile + j], single[i * tokens + j])
+          ASSERT_EQ(out[i * 8 + j], single[i * tokens + j])
               << rm << "x" << rn << " tile, element " << i << "," << j;
         }
       }
@@ -82,7 +82,7 @@ TEST_P(DotKernelTest, TilesMatchTheReferenceAndEachOther) {
 TEST_P(DotKernelTest, FastMatmulIsCloseToTheReferenceAndBatchInvariant) {
   const Case c = GetParam();
   if (find_dot_kernel(c.type) == nullptr) GTEST_SKIP() << "no fast kernel on this CPU";
-  const int64_t rows = 37, n = c.cols, tokens = 9;
+  const int64_t rows = 37, n = c.cols, tokens = 15;
   const std::vector<uint8_t> w = random_weight(c.type, rows, n, 21);
   const WeightView view{c.type, w.data(), rows, n};
   const std::vector<float> x = random_floats(22, static_cast<size_t>(tokens * n));
@@ -125,6 +125,13 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(DotKernelsTest, ReportsTheInstructionSet) {
   const std::string isa = dot_kernels_isa();
   EXPECT_TRUE(isa == "avx512vnni" || isa == "avx2" || isa == "scalar") << isa;
+  for (const TensorType t : {TensorType::F16, TensorType::Q8_0, TensorType::Q4_K}) {
+    const DotKernel* k = find_dot_kernel(t);
+    if (k == nullptr) continue;
+    EXPECT_GE(k->tile_rows, 1);
+    EXPECT_GE(k->tile_cols, 1);
+    EXPECT_LE(k->tile_rows * k->tile_cols, kMaxTileArea) << gguf::tensor_type_info(t)->name;
+  }
 }
 
 }  // namespace

@@ -90,7 +90,7 @@ TEST_P(PackedGemmTest, EveryShapeMatchesTheArithmeticContractBitForBit) {
     const std::vector<uint8_t> w = random_weight(c.type, rows, n, 31 + rows);
     const size_t ws = w.size() / static_cast<size_t>(rows);
     const std::vector<uint8_t> arranged = arrange(c.type, w, rows, n);
-    const WeightView view{c.type, arranged.data(), rows, n, true};
+    const WeightView view{c.type, arranged.data(), rows, n, backend::Layout::rows8};
     const std::vector<float> bias = random_floats(41, static_cast<size_t>(rows));
     std::vector<QuantRow> wq;
     for (int64_t r = 0; r < rows; ++r) wq.push_back(weight_codes(c.type, w.data() + r * ws, n));

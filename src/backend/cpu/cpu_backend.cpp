@@ -17,6 +17,7 @@
 #include "backend/cpu/norm.h"
 #include "backend/cpu/packed_gemm.h"
 #include "backend/cpu/rope.h"
+#include "backend/cpu/rows32_gemm.h"
 #include "backend/cpu/thread_pool.h"
 #include "backend/cpu/weight.h"
 #include "backend/cpu/weight_repack.h"
@@ -68,7 +69,7 @@ bool same_shape(const Tensor& a, const Tensor& b) {
 }
 
 cpu::WeightView weight_view(const Tensor& t) {
-  return {t.type, t.data, t.rows, t.cols, t.layout == Layout::rows8};
+  return {t.type, t.data, t.rows, t.cols, t.layout};
 }
 bool is_weight(const Tensor& t) {
   return cpu::check_weight(weight_view(t), "weight").ok();
@@ -288,20 +289,33 @@ class CpuBackend final : public Backend {
     return cpu::weight_type_supported(type);
   }
 
-  // Q8_0 / Q4_0 / Q5_0 matmul weights in the rows8 arrangement where the CPU has the integer
-  // kernels that read it (AVX-512 VNNI); other weights stay as they are.
+  // Matmul weights in the arrangement the CPU's fastest kernels read: Q8_0 / Q4_0 / Q5_0 in
+  // rows8 (AVX-512 VNNI integer kernels), F16 / BF16 in rows32 (AVX2 or AVX-512); other
+  // weights stay as they are.
   Result<PreparedWeight> prepare_weight(const Tensor& w, std::string_view what) override {
-    if (w.layout != Layout::natural || !cpu::rows8_supported(w.type) ||
-        cpu::find_packed_gemm(w.type) == nullptr) {
+    Layout layout = Layout::natural;
+    if (w.layout != Layout::natural) return PreparedWeight{w, nullptr};
+    if (cpu::rows8_supported(w.type) && cpu::find_packed_gemm(w.type) != nullptr) {
+      layout = Layout::rows8;
+    } else if (cpu::rows32_supported(w.type) && cpu::find_rows32_gemm() != nullptr) {
+      layout = Layout::rows32;
+    } else {
       return PreparedWeight{w, nullptr};
     }
     TESSERA_TRY(check_tensor(w, std::string(what).c_str()));
-    TESSERA_TRY_ASSIGN(buf, alloc(cpu::rows8_bytes(w.type, w.rows, w.cols), what));
-    cpu::repack_rows8(w.type, static_cast<const uint8_t*>(w.data), w.rows, w.cols,
-                      static_cast<uint8_t*>(buf->data()));
+    const size_t bytes = layout == Layout::rows8 ? cpu::rows8_bytes(w.type, w.rows, w.cols)
+                                                 : cpu::rows32_bytes(w.rows, w.cols);
+    TESSERA_TRY_ASSIGN(buf, alloc(bytes, what));
+    const auto* src = static_cast<const uint8_t*>(w.data);
+    auto* dst = static_cast<uint8_t*>(buf->data());
+    if (layout == Layout::rows8) {
+      cpu::repack_rows8(w.type, src, w.rows, w.cols, dst);
+    } else {
+      cpu::repack_rows32(src, w.rows, w.cols, dst);
+    }
     Tensor t = w;
     t.data = buf->data();
-    t.layout = Layout::rows8;
+    t.layout = layout;
     return PreparedWeight{t, std::move(buf)};
   }
 

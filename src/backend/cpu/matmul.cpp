@@ -7,6 +7,7 @@
 
 #include "backend/cpu/packed_gemm.h"
 #include "backend/cpu/quant_dot.h"
+#include "backend/cpu/rows32_gemm.h"
 
 namespace tessera::backend::cpu {
 namespace {
@@ -27,7 +28,7 @@ uint8_t* act_scratch(size_t n) {
 }
 
 // The fast path: activations converted once to the kernel's format, then rm x rn tiles of
-// dot products (quant_dot.h). Threads split groups of kMaxTile weight rows; each thread walks
+// dot products (quant_dot.h). Threads split groups of tile_rows weight rows; each thread walks
 // its rows in blocks of tokens whose activations stay in the L2 cache.
 void matmul_fast(const DotKernel& k, const WeightView& w, const float* x, int64_t n_tokens,
                  float* y, const float* bias, ThreadPool* pool) {
@@ -43,26 +44,28 @@ void matmul_fast(const DotKernel& k, const WeightView& w, const float* x, int64_
   }
   const size_t ws = weight_row_bytes(w);
   const auto* base = static_cast<const uint8_t*>(w.data);
-  const int64_t n_groups = (rows + kMaxTile - 1) / kMaxTile;
+  const int64_t tr = k.tile_rows;
+  const int64_t tc = k.tile_cols;
+  assert(tr * tc <= kMaxTileArea);
+  const int64_t n_groups = (rows + tr - 1) / tr;
   constexpr size_t kBlockBytes = 256 * 1024;
-  const int64_t block =
-      std::max<int64_t>(kMaxTile, static_cast<int64_t>(kBlockBytes / xs) / kMaxTile * kMaxTile);
+  const int64_t block = std::max<int64_t>(tc, static_cast<int64_t>(kBlockBytes / xs) / tc * tc);
 
   parallel_for(pool, n_groups, [&](int64_t g_begin, int64_t g_end) {
-    float tile[kMaxTile * kMaxTile];
+    float tile[kMaxTileArea];
     for (int64_t t_block = 0; t_block < n_tokens; t_block += block) {
       const int64_t t_end = std::min(n_tokens, t_block + block);
       for (int64_t g = g_begin; g < g_end; ++g) {
-        const int64_t r0 = g * kMaxTile;
-        const int rm = static_cast<int>(std::min<int64_t>(kMaxTile, rows - r0));
-        for (int64_t t0 = t_block; t0 < t_end; t0 += kMaxTile) {
-          const int rn = static_cast<int>(std::min<int64_t>(kMaxTile, t_end - t0));
+        const int64_t r0 = g * tr;
+        const int rm = static_cast<int>(std::min<int64_t>(tr, rows - r0));
+        for (int64_t t0 = t_block; t0 < t_end; t0 += tc) {
+          const int rn = static_cast<int>(std::min<int64_t>(tc, t_end - t0));
           k.tile(cols, base + static_cast<size_t>(r0) * ws, ws, xa + static_cast<size_t>(t0) * xs,
-                 xs, rm, rn, tile, kMaxTile);
+                 xs, rm, rn, tile, static_cast<size_t>(tc));
           for (int j = 0; j < rn; ++j) {
             float* yt = y + (t0 + j) * rows + r0;
             for (int i = 0; i < rm; ++i) {
-              yt[i] = tile[i * kMaxTile + j] + (bias != nullptr ? bias[r0 + i] : 0.0f);
+              yt[i] = tile[i * tc + j] + (bias != nullptr ? bias[r0 + i] : 0.0f);
             }
           }
         }
@@ -98,6 +101,29 @@ void matmul_packed(const PackedGemm& k, const WeightView& w, const float* x, int
   });
 }
 
+// The rows32 path (rows32_gemm.h): activations as they are; threads split pairs of row groups
+// (64 rows), each walks its rows over blocks of tokens whose activations stay in the L2 cache.
+void matmul_rows32(const WeightView& w, const float* x, int64_t n_tokens, float* y,
+                   const float* bias, ThreadPool* pool) {
+  const Rows32GemmFn run = find_rows32_gemm();
+  assert(run != nullptr);  // prepare_weight arranges rows32 only where a kernel reads it
+  const int64_t rows = w.rows;
+  const bool bf16 = w.type == gguf::TensorType::BF16;
+  const auto* base = static_cast<const uint8_t*>(w.data);
+  constexpr int64_t kPair = 2 * kRows32Group;
+  constexpr size_t kBlockBytes = 256 * 1024;
+  const int64_t block = std::max<int64_t>(
+      1, static_cast<int64_t>(kBlockBytes / (static_cast<size_t>(w.cols) * sizeof(float))));
+  parallel_for(pool, (rows + kPair - 1) / kPair, [&](int64_t p_begin, int64_t p_end) {
+    const int64_t r_begin = p_begin * kPair;
+    const int64_t r_end = std::min(rows, p_end * kPair);
+    for (int64_t t = 0; t < n_tokens; t += block) {
+      run(bf16, w.cols, base, r_begin, r_end, x, t, std::min(n_tokens, t + block), bias, y,
+          static_cast<size_t>(rows));
+    }
+  });
+}
+
 }  // namespace
 
 float dot_f32(const float* a, const float* b, int64_t n) {
@@ -114,7 +140,11 @@ void matmul(const WeightView& w, const float* x, int64_t n_tokens, float* y, con
             ThreadPool* pool) {
   assert(weight_type_supported(w.type));
   if (n_tokens <= 0 || w.rows <= 0) return;
-  if (w.rows8) {
+  if (w.layout == backend::Layout::rows32) {
+    matmul_rows32(w, x, n_tokens, y, bias, pool);
+    return;
+  }
+  if (w.layout == backend::Layout::rows8) {
     const PackedGemm* k = find_packed_gemm(w.type);
     assert(k != nullptr);  // prepare_weight arranges rows8 only where a kernel reads it
     matmul_packed(*k, w, x, n_tokens, y, bias, pool);

@@ -3,6 +3,7 @@
 
 #include "backend/cpu/cpu_isa.h"
 #include "backend/cpu/packed_gemm.h"
+#include "backend/cpu/rows32_gemm.h"
 #include "backend/cpu/thread_pool.h"
 
 namespace tessera::backend::cpu {
@@ -26,7 +27,8 @@ const Table& table() {
       if (gguf::tensor_type_info(id) == nullptr) continue;
       const auto type = static_cast<TensorType>(id);
       if (t.isa == Isa::avx512vnni) t.packed[id] = find_packed_gemm_vnni(type);
-      t.by_type[id] = find_dot_kernel_avx2(type);
+      if (t.isa == Isa::avx512vnni) t.by_type[id] = find_dot_kernel_avx512(type);
+      if (t.by_type[id] == nullptr) t.by_type[id] = find_dot_kernel_avx2(type);
       if (t.by_type[id] != nullptr) continue;
       if (const DotTileFn fn = find_kquant_tile_avx2(type); fn != nullptr) {
         t.kquant[id] = DotKernel{TensorType::Q8_K, fn, "avx2"};
@@ -49,6 +51,18 @@ const DotKernel* find_dot_kernel(TensorType type) {
 const PackedGemm* find_packed_gemm(TensorType type) {
   const auto id = static_cast<uint32_t>(type);
   return id < 64 ? table().packed[id] : nullptr;
+}
+
+Rows32GemmFn find_rows32_gemm() {
+  switch (table().isa) {
+    case Isa::avx512vnni:
+      return rows32_gemm_avx512;
+    case Isa::avx2:
+      return rows32_gemm_avx2;
+    case Isa::scalar:
+      break;
+  }
+  return nullptr;
 }
 
 const char* dot_kernels_isa() {

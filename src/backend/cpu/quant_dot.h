@@ -10,7 +10,8 @@
 // Integer products of the codes are summed exactly in int32; each block contributes one f32
 // multiply-add with its scales.
 //
-// Tiles: a kernel computes an rm x rn tile (1 <= rm, rn <= kMaxTile) of dot products,
+// Tiles: a kernel computes an rm x rn tile (any rm, rn >= 1; matmul asks for its tile_rows x
+// tile_cols) of dot products,
 //   out[i * ldo + j] = dot(w + i * w_stride, x + j * x_stride),   i < rm, j < rn,
 // so a weight block loaded once serves rn tokens (prompt processing). Contract every kernel
 // keeps: an output element is computed with the same arithmetic, in the same order, whatever
@@ -28,7 +29,8 @@
 
 namespace tessera::backend::cpu {
 
-inline constexpr int kMaxTile = 4;
+inline constexpr int kMaxTile = 4;       // default tile, and the K-quant kernels' token group
+inline constexpr int kMaxTileArea = 32;  // tile_rows * tile_cols of any kernel
 
 // n: values per row (a multiple of the weight type's block size). w, x: first rows;
 // strides in bytes. No allocation; thread-safe.
@@ -38,7 +40,9 @@ using DotTileFn = void (*)(int64_t n, const uint8_t* w, size_t w_stride, const u
 struct DotKernel {
   gguf::TensorType act_type = gguf::TensorType::F32;  // format x rows are in
   DotTileFn tile = nullptr;
-  const char* isa = "";  // "avx512vnni", "avx2", for logs and benchmarks
+  const char* isa = "";      // "avx512", "avx2", for logs and benchmarks
+  int tile_rows = kMaxTile;  // the tile matmul asks for (rm, rn at most these)
+  int tile_cols = kMaxTile;
 };
 
 // The fast kernel for weights of `type` on this CPU, or null (no fast path).
@@ -58,6 +62,9 @@ void convert_activations(gguf::TensorType act_type, const float* x, int64_t n_ro
 // find_dot_kernel builds its table; only for the ISA the CPU supports.
 const DotKernel* find_dot_kernel_avx2(gguf::TensorType type);
 void quantize_row_q8_0_avx2(const float* x, uint8_t* out, int64_t n);
+// AVX-512 tiles of F16 / BF16 (dot_avx512.cpp), bit-identical to the AVX2 kernel's outputs;
+// null for other types.
+const DotKernel* find_dot_kernel_avx512(gguf::TensorType type);
 // K-quant kernels (dot_kquant_avx2.cpp): Q4_K, Q5_K, Q6_K against Q8_K; null for others.
 DotTileFn find_kquant_tile_avx2(gguf::TensorType type);
 

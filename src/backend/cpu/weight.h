@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "backend/tensor.h"
 #include "gguf/tensor_type.h"
 #include "util/result.h"
 
@@ -16,7 +17,7 @@ struct WeightView {
   const void* data = nullptr;  // rows * weight_row_bytes() bytes; 4-byte aligned for F32
   int64_t rows = 0;
   int64_t cols = 0;
-  bool rows8 = false;  // arranged by weight_repack.h (matmul only)
+  backend::Layout layout = backend::Layout::natural;  // rows8 / rows32: weight_repack.h (matmul)
 };
 
 // Whether the CPU kernels can read weights of `type` (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1,

@@ -83,4 +83,24 @@ void repack_rows8(TensorType type, const uint8_t* src, int64_t rows, int64_t col
   }
 }
 
+bool rows32_supported(TensorType type) {
+  return type == TensorType::F16 || type == TensorType::BF16;
+}
+
+size_t rows32_bytes(int64_t rows, int64_t cols) {
+  return static_cast<size_t>((rows + 31) / 32) * 32 * static_cast<size_t>(cols) * 2;
+}
+
+void repack_rows32(const uint8_t* src, int64_t rows, int64_t cols, uint8_t* dst) {
+  const auto row_bytes = static_cast<size_t>(cols) * 2;
+  for (int64_t r0 = 0; r0 < rows; r0 += 32) {
+    uint8_t* group = dst + static_cast<size_t>(r0) * row_bytes;
+    std::memset(group, 0, 32 * row_bytes);
+    for (int64_t i = 0; i < 32 && r0 + i < rows; ++i) {
+      const uint8_t* row = src + static_cast<size_t>(r0 + i) * row_bytes;
+      for (int64_t k = 0; k < cols; ++k) std::memcpy(group + (k * 32 + i) * 2, row + k * 2, 2);
+    }
+  }
+}
+
 }  // namespace tessera::backend::cpu

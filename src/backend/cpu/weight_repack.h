@@ -21,6 +21,15 @@
 
 namespace tessera::backend::cpu {
 
+// The `rows32` arrangement of F16 and BF16 weights (backend::Layout::rows32), which the
+// rows32 matmul kernels read (rows32_gemm.h): rows in groups of 32 (the last group padded with
+// zero rows), and per group, column by column, the 32 rows' values: row 32g + i, column k at
+// ((g * cols + k) * 32 + i) * 2 bytes. So a column of a group is one 64-byte line, and the
+// group reads as one stream.
+bool rows32_supported(gguf::TensorType type);
+size_t rows32_bytes(int64_t rows, int64_t cols);
+void repack_rows32(const uint8_t* src, int64_t rows, int64_t cols, uint8_t* dst);
+
 // Whether `type` has a rows8 arrangement (Q8_0, Q4_0, Q5_0).
 bool rows8_supported(gguf::TensorType type);
 
