@@ -120,27 +120,17 @@ void pack(const float* x, int64_t cols, int64_t n_tokens, int64_t u_begin, int64
 // ---- Weights in the rows8 arrangement (weight_repack.h): per group block, the 8 rows'
 // scales, and their unsigned codes (offset 1 << kShift) step by step.
 
-// The 8 steps of a group block as 256 bytes of unsigned codes (step s at 32s, row i at + 4i),
-// so a row's step is one 4-byte broadcast. codes() returns them: in place for Q8_0, else
-// unpacked into buf.
-template <class W>
-const uint8_t* unpack(const uint8_t* gb, uint8_t* buf) {
-  __m256i st[8];
-  W::steps(gb, st);
-  for (int s = 0; s < 8; ++s) _mm256_store_si256(reinterpret_cast<__m256i*>(buf + 32 * s), st[s]);
-  return buf;
-}
-
 struct Q8_0W {
+  static constexpr bool kInPlace = true;  // steps are bytes [16, 272) as they are
   static constexpr size_t kGroupBlock = 272;
   static constexpr int kShift = 7;
   static void steps(const uint8_t* gb, __m256i st[8]) {
     for (int s = 0; s < 8; ++s) st[s] = load256(gb + 16 + 32 * s);
   }
-  static const uint8_t* codes(const uint8_t* gb, uint8_t* /*buf*/) { return gb + 16; }
 };
 
 struct Q4_0W {
+  static constexpr bool kInPlace = false;
   static constexpr size_t kGroupBlock = 144;
   static constexpr int kShift = 3;
   static void steps(const uint8_t* gb, __m256i st[8]) {
@@ -151,10 +141,10 @@ struct Q4_0W {
       st[s + 4] = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
     }
   }
-  static const uint8_t* codes(const uint8_t* gb, uint8_t* buf) { return unpack<Q4_0W>(gb, buf); }
 };
 
 struct Q5_0W {
+  static constexpr bool kInPlace = false;
   static constexpr size_t kGroupBlock = 176;
   static constexpr int kShift = 4;
   static void steps(const uint8_t* gb, __m256i st[8]) {
@@ -165,7 +155,6 @@ struct Q5_0W {
       st[s] = _mm256_or_si256(st[s], _mm256_maskz_mov_epi8(high, bit4));
     }
   }
-  static const uint8_t* codes(const uint8_t* gb, uint8_t* buf) { return unpack<Q5_0W>(gb, buf); }
 };
 
 // ---- Few tokens: a group of 8 rows per vector (lanes = rows), 1 to 4 tokens at a time.
@@ -229,18 +218,46 @@ void run_plain(int64_t nb, const uint8_t* gb, int64_t r0, int valid, const uint8
   }
 }
 
-// ---- Batches: a row group against a group of 8 tokens (lanes = tokens).
+// ---- Batches: a row group against a group of 8 tokens, two ways (the same contract). Q4_0 /
+// Q5_0 take lanes = rows, as for few tokens: the unpacked weight steps stay in registers and
+// each token's 4 codes of a step are broadcast. Q8_0, whose steps need no unpacking, takes
+// lanes = tokens: each row's 4 codes are broadcast from memory against the group's codes.
+// (Measured: each way is 20-50% faster than the other for its types.)
 
 template <class W>
-__attribute__((noinline)) void group_tokens(int64_t nb, const uint8_t* gb, const uint8_t* xg,
-                                            __m256 acc[8]) {
+__attribute__((noinline)) void group_tokens_rows(int64_t nb, const uint8_t* gb, const uint8_t* xg,
+                                                 __m256 acc[kGroup]) {
+  for (int j = 0; j < kGroup; ++j) acc[j] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b, gb += W::kGroupBlock, xg += kGroupBlockBytes) {
+    const __m256 wsv = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(gb)));
+    __m256i st[8];
+    W::steps(gb, st);
+    for (int j = 0; j < kGroup; ++j) {
+      const uint8_t* xc = xg + 4 * j;
+      __m256i d0 = _mm256_set1_epi32(i32_at(xg + kSumsAt + 4 * j) << W::kShift);
+      __m256i d1 = _mm256_setzero_si256();
+      for (int s = 0; s < 8; s += 2) {
+        d0 = _mm256_dpbusd_epi32(d0, st[s], _mm256_set1_epi32(i32_at(xc + 32 * s)));
+        d1 = _mm256_dpbusd_epi32(d1, st[s + 1], _mm256_set1_epi32(i32_at(xc + 32 * s + 32)));
+      }
+      float xs_j;
+      std::memcpy(&xs_j, xg + kScalesAt + 4 * j, 4);
+      const __m256 sc = _mm256_mul_ps(wsv, _mm256_set1_ps(xs_j));
+      acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(d0, d1)), sc, acc[j]);
+    }
+  }
+}
+
+template <class W>
+__attribute__((noinline)) void group_tokens_lanes(int64_t nb, const uint8_t* gb, const uint8_t* xg,
+                                                  __m256 acc[8]) {
+  static_assert(W::kInPlace, "lanes = tokens reads the codes in place");
   for (int i = 0; i < 8; ++i) acc[i] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b, gb += W::kGroupBlock, xg += kGroupBlockBytes) {
     alignas(32) float ws[8];
     _mm256_store_ps(ws, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(gb))));
     const __m256i init = _mm256_slli_epi32(load256(xg + kSumsAt), W::kShift);
-    alignas(32) uint8_t buf[256];
-    const uint8_t* codes = W::codes(gb, buf);
+    const uint8_t* codes = gb + 16;  // step s of row i at 32s + 4i
     __m256i dot[8];
     for (int i = 0; i < 8; ++i) dot[i] = init;
     for (int s = 0; s < 8; ++s) {
@@ -264,13 +281,23 @@ void run_groups(int64_t nb, const uint8_t* gb, int64_t r0, int valid, const uint
                 size_t ldy) {
   const size_t group_stride = static_cast<size_t>(nb) * kGroupBlockBytes;
   for (int64_t t0 = t_begin; t0 < t_end; t0 += kGroup) {
-    __m256 acc[8];
-    group_tokens<W>(nb, gb, packed + static_cast<size_t>(t0 / kGroup) * group_stride, acc);
-    alignas(32) float lanes[8][8];
-    for (int i = 0; i < 8; ++i) _mm256_store_ps(lanes[i], acc[i]);
-    for (int j = 0; j < kGroup && t0 + j < n_tokens; ++j) {
-      float* yt = y + (t0 + j) * ldy + r0;
-      for (int i = 0; i < valid; ++i) yt[i] = lanes[i][j] + (bias != nullptr ? bias[r0 + i] : 0.0f);
+    const uint8_t* xg = packed + static_cast<size_t>(t0 / kGroup) * group_stride;
+    __m256 acc[kGroup];
+    if constexpr (W::kInPlace) {
+      group_tokens_lanes<W>(nb, gb, xg, acc);
+      alignas(32) float lanes[8][8];
+      for (int i = 0; i < 8; ++i) _mm256_store_ps(lanes[i], acc[i]);
+      for (int j = 0; j < kGroup && t0 + j < n_tokens; ++j) {
+        float* yt = y + (t0 + j) * ldy + r0;
+        for (int i = 0; i < valid; ++i) {
+          yt[i] = lanes[i][j] + (bias != nullptr ? bias[r0 + i] : 0.0f);
+        }
+      }
+    } else {
+      group_tokens_rows<W>(nb, gb, xg, acc);
+      for (int j = 0; j < kGroup && t0 + j < n_tokens; ++j) {
+        store_rows(acc[j], bias, r0, valid, y + (t0 + j) * ldy);
+      }
     }
   }
 }
