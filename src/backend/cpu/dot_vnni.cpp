@@ -21,7 +21,6 @@ constexpr int kGroup = 8;  // tokens per interleaved group
 constexpr size_t kGroupBlockBytes = 320;  // 8 x 32 codes, 8 f32 scales, 8 int32 negated sums
 constexpr size_t kScalesAt = 256;         // within a group block
 constexpr size_t kSumsAt = 288;
-constexpr size_t kPrefetchAhead = 2048;  // bytes ahead in the weight stream (decode)
 
 inline int32_t i32_at(const uint8_t* p) {
   int32_t v;
@@ -168,7 +167,6 @@ __attribute__((noinline)) void group_rows(int64_t nb, const uint8_t* gb, const u
   __m256 acc[RN];
   for (int j = 0; j < RN; ++j) acc[j] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b, gb += W::kGroupBlock) {
-    _mm_prefetch(reinterpret_cast<const char*>(gb + kPrefetchAhead), _MM_HINT_T0);
     const __m256 wsv = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(gb)));
     __m256i st[8];
     W::steps(gb, st);

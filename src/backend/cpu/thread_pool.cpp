@@ -12,6 +12,10 @@ thread_local bool t_inside_task = false;  // set while a thread runs a pool task
 constexpr uint32_t kSpinsBeforeSleep = 1u << 15;
 constexpr uint32_t kSpinsBeforeYield = 1u << 14;
 
+// Chunks per thread of a loop: threads claim chunks as they go, so a thread slowed down (a busy
+// sibling core, a slower memory path) takes fewer of them instead of holding the others up.
+constexpr int64_t kChunksPerThread = 4;
+
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
@@ -38,8 +42,8 @@ ThreadPool::~ThreadPool() {
 
 void ThreadPool::run(int64_t n, int64_t min_chunk, TaskFn fn, void* ctx) {
   if (n <= 0) return;
-  const int64_t chunk =
-      std::max<int64_t>(std::max<int64_t>(min_chunk, 1), (n + size() - 1) / size());
+  const int64_t parts = static_cast<int64_t>(size()) * kChunksPerThread;
+  const int64_t chunk = std::max<int64_t>(std::max<int64_t>(min_chunk, 1), (n + parts - 1) / parts);
   if (workers_.empty() || t_inside_task || chunk >= n) {
     fn(ctx, 0, n);
     return;
@@ -49,6 +53,7 @@ void ThreadPool::run(int64_t n, int64_t min_chunk, TaskFn fn, void* ctx) {
   ctx_ = ctx;
   n_ = n;
   chunk_ = chunk;
+  next_.store(0, std::memory_order_relaxed);
   pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
   generation_.fetch_add(1);  // seq_cst: ordered against the sleepers_ check below
   if (sleepers_.load() > 0) {
@@ -56,7 +61,7 @@ void ThreadPool::run(int64_t n, int64_t min_chunk, TaskFn fn, void* ctx) {
     start_cv_.notify_all();
   }
   t_inside_task = true;
-  fn(ctx, 0, std::min(n, chunk));
+  work();
   t_inside_task = false;
   for (uint32_t spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
     if (spins < kSpinsBeforeYield) {
@@ -67,7 +72,15 @@ void ThreadPool::run(int64_t n, int64_t min_chunk, TaskFn fn, void* ctx) {
   }
 }
 
-void ThreadPool::worker_loop(int index) {
+void ThreadPool::work() {
+  for (;;) {
+    const int64_t begin = next_.fetch_add(1, std::memory_order_relaxed) * chunk_;
+    if (begin >= n_) return;
+    fn_(ctx_, begin, std::min(n_, begin + chunk_));
+  }
+}
+
+void ThreadPool::worker_loop(int /*index*/) {
   uint64_t seen = 0;
   t_inside_task = true;
   for (;;) {
@@ -89,9 +102,7 @@ void ThreadPool::worker_loop(int index) {
     }
     if (stop_.load()) return;
     seen = g;
-    const int64_t begin = std::min(n_, chunk_ * index);
-    const int64_t end = std::min(n_, begin + chunk_);
-    if (begin < end) fn_(ctx_, begin, end);
+    work();
     pending_.fetch_sub(1, std::memory_order_acq_rel);
   }
 }

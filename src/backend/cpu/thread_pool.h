@@ -1,5 +1,6 @@
 // A small fixed-size thread pool for the CPU kernels: one parallel loop at a time, split into
-// contiguous chunks, the calling thread working on the first chunk. A forward pass runs
+// contiguous chunks (about four per thread) that the threads, the calling one included, claim
+// in turn from an atomic counter. A forward pass runs
 // hundreds of loops per token, so hand-off is cheap: idle workers spin on an atomic job
 // counter for about a millisecond before they sleep on a condition variable, and the caller
 // spins until the workers are done.
@@ -34,8 +35,8 @@ class ThreadPool {
 
   int size() const { return static_cast<int>(workers_.size()) + 1; }
 
-  // Runs fn(begin, end) over a split of [0, n) into at most size() contiguous chunks of
-  // at least `min_chunk` indices; returns when all are done. fn must not throw.
+  // Runs fn(begin, end) over a split of [0, n) into contiguous chunks of at least `min_chunk`
+  // indices, in any order on any threads; returns when all are done. fn must not throw.
   template <class Fn>
   void parallel_for(int64_t n, Fn&& fn, int64_t min_chunk = 1) {
     using F = std::remove_reference_t<Fn>;
@@ -48,6 +49,7 @@ class ThreadPool {
   using TaskFn = void (*)(void* ctx, int64_t begin, int64_t end);
   void run(int64_t n, int64_t min_chunk, TaskFn fn, void* ctx);
   void worker_loop(int index);
+  void work();  // claims and runs chunks of the current job until none is left
 
   std::vector<std::thread> workers_;
   std::mutex mu_;                        // guards sleeping only
@@ -61,6 +63,7 @@ class ThreadPool {
   void* ctx_ = nullptr;
   int64_t n_ = 0;
   int64_t chunk_ = 0;
+  std::atomic<int64_t> next_{0};  // the next chunk to claim
 };
 
 // Runs fn(begin, end) over [0, n) on `pool`, or on the caller's thread when pool is null.
