@@ -15,8 +15,10 @@
 #include <string>
 #include <vector>
 
+#include "backend/cpu/cpu_isa.h"
 #include "backend/cpu/quant_dot.h"
 #include "backend_test_util.h"
+#include "gguf/quant_kernels.h"
 #include "util/half.h"
 #include "util/random.h"
 
@@ -213,6 +215,27 @@ std::string type_name(const ::testing::TestParamInfo<TensorType>& info) {
 INSTANTIATE_TEST_SUITE_P(KQuants, KquantDot,
                          ::testing::Values(TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K),
                          type_name);
+
+// The fast Q8_K activation quantizer gives the reference's bytes exactly, including ties,
+// clamping, equal magnitudes of both signs (the first wins), zeros and NaN.
+TEST(ActivationQuantizers, Q8KMatchesTheReferenceByteForByte) {
+  if (cpu_isa() == Isa::scalar) GTEST_SKIP() << "no AVX2 quantizers on this CPU";
+  const int64_t n = 256 * 6;
+  std::vector<float> x = test::random_floats(5, n, 3.0);
+  x[3] = 2.5f, x[7] = -2.5f, x[8] = 0.5f;           // super-block 0: max 2.5 and -2.5, first wins
+  x[256 + 10] = -4.0f, x[256 + 11] = 4.0f;          // super-block 1: the first is negative
+  for (int64_t i = 512; i < 768; ++i) x[i] = 0.0f;  // all zero
+  x[768 + 5] = std::numeric_limits<float>::quiet_NaN();
+  x[1024 + 1] = -127.0f, x[1024 + 2] = 62.5f;  // scale 1: 62.5 ties to even (62)
+  for (int64_t i = 1280; i < n; ++i) x[i] = static_cast<float>(i % 7) - 3.0f;  // exact codes
+  const gguf::TensorTypeInfo* q8k = gguf::tensor_type_info(TensorType::Q8_K);
+  std::vector<uint8_t> want(act_row_bytes(TensorType::Q8_K, n)), got(want.size(), 0xEE);
+  gguf::kernels::quantize_q8_k(x.data(), want.data(), n);
+  quantize_row_q8_k_avx2(x.data(), got.data(), n);
+  for (size_t i = 0; i < want.size(); ++i) {
+    ASSERT_EQ(got[i], want[i]) << "byte " << i << " of super-block " << i / q8k->block_bytes;
+  }
+}
 
 TEST(KquantDotTable, OnlyQ4KQ5KQ6KHaveKernels) {
   if (!cpu_has_avx2()) GTEST_SKIP() << "CPU lacks AVX2/FMA/F16C: no K-quant AVX2 kernels";

@@ -46,7 +46,9 @@ TEST(Elementwise, AddMulScaleAddRow) {
 
 TEST(Elementwise, ActivationsMatchDoubleReference) {
   const int64_t n = 40001;  // large enough to be split over the pool
-  const std::vector<float> x = test::random_floats(5, n, 12.0);
+  std::vector<float> x = test::random_floats(5, n, 12.0);
+  const float extremes[] = {-100.0f, -88.9f, -87.0f, -86.4f, 0.0f, 86.6f, 88.8f, 100.0f};
+  for (size_t i = 0; i < std::size(extremes); ++i) x[100 + 3 * i] = x[n - 1 - i] = extremes[i];
   const std::vector<float> u = test::random_floats(6, n, 3.0);
   const auto pools = test::test_pools();
   std::vector<float> ys(n), yg(n), yw(n);

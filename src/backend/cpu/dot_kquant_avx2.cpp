@@ -349,4 +349,54 @@ DotTileFn find_kquant_tile_avx2(TensorType type) {
   }
 }
 
+// Q8_K activation rows, the same bytes as gguf::kernels::quantize_q8_k: m = the first value of
+// largest magnitude (NaN ignored), codes round-half-even(x * (-127 / m)) clamped to
+// [-128, 127] (NaN -> 0), d = m / -127, int16 sums per 16 codes.
+void quantize_row_q8_k_avx2(const float* x, uint8_t* out, int64_t n) {
+  constexpr int kSuper = 256;
+  constexpr size_t kBytes = 292, kQs = 4, kSums = 260;
+  const __m256 sign_mask = _mm256_set1_ps(-0.0f);
+  for (int64_t b = 0; b < n / kSuper; ++b, x += kSuper, out += kBytes) {
+    __m256 amax = _mm256_setzero_ps();
+    for (int i = 0; i < kSuper; i += 8) {  // max(v, amax) keeps amax where v is NaN
+      amax = _mm256_max_ps(_mm256_andnot_ps(sign_mask, _mm256_loadu_ps(x + i)), amax);
+    }
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+    const float a = _mm_cvtss_f32(m4);
+    std::memset(out, 0, kBytes);
+    if (a == 0.0f) continue;
+    int first = 0;
+    while (!(x[first] == a || x[first] == -a)) ++first;
+    const float m = x[first];
+    const float d = m / -127.0f;
+    std::memcpy(out, &d, 4);
+    const __m256 iscale = _mm256_set1_ps(-127.0f / m);
+    const __m256 lo = _mm256_set1_ps(-128.0f), hi = _mm256_set1_ps(127.0f);
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    for (int i = 0; i < kSuper; i += 32) {
+      __m256i q[4];
+      for (int k = 0; k < 4; ++k) {
+        __m256 t = _mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i + 8 * k), iscale),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        t = _mm256_and_ps(t, _mm256_cmp_ps(t, t, _CMP_ORD_Q));  // NaN -> 0
+        q[k] = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(t, lo), hi));
+      }
+      for (int h = 0; h < 2; ++h) {  // the sums of codes [i + 16h, i + 16h + 16)
+        const __m256i s8 = _mm256_add_epi32(q[2 * h], q[2 * h + 1]);
+        __m128i s = _mm_add_epi32(_mm256_castsi256_si128(s8), _mm256_extracti128_si256(s8, 1));
+        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+        const auto sum = static_cast<int16_t>(_mm_cvtsi128_si32(s));
+        std::memcpy(out + kSums + 2 * ((i + 16 * h) / 16), &sum, 2);
+      }
+      const __m256i p =
+          _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + kQs + i),
+                          _mm256_permutevar8x32_epi32(p, order));
+    }
+  }
+}
+
 }  // namespace tessera::backend::cpu

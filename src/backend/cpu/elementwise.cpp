@@ -3,6 +3,8 @@
 #include <cmath>
 #include <limits>
 
+#include "backend/cpu/cpu_isa.h"
+
 namespace tessera::backend::cpu {
 namespace {
 
@@ -41,6 +43,10 @@ void silu(const float* x, float* out, int64_t n, ThreadPool* pool) {
   parallel_for(
       pool, n,
       [&](int64_t begin, int64_t end) {
+        if (cpu_isa() != Isa::scalar) {
+          silu_avx2(x + begin, out + begin, end - begin);
+          return;
+        }
         for (int64_t i = begin; i < end; ++i) out[i] = silu_f32(x[i]);
       },
       kMinChunk);
@@ -59,6 +65,10 @@ void swiglu(const float* gate, const float* up, float* out, int64_t n, ThreadPoo
   parallel_for(
       pool, n,
       [&](int64_t begin, int64_t end) {
+        if (cpu_isa() != Isa::scalar) {
+          swiglu_avx2(gate + begin, up + begin, out + begin, end - begin);
+          return;
+        }
         for (int64_t i = begin; i < end; ++i) out[i] = silu_f32(gate[i]) * up[i];
       },
       kMinChunk);

@@ -77,13 +77,17 @@ size_t act_row_bytes(TensorType act_type, int64_t cols) {
 void convert_activations(TensorType act_type, const float* x, int64_t n_rows, int64_t cols,
                          uint8_t* out, ThreadPool* pool) {
   const size_t row_bytes = act_row_bytes(act_type, cols);
-  const bool fast_q8_0 = act_type == TensorType::Q8_0 && table().isa != Isa::scalar;
+  const bool simd = table().isa != Isa::scalar;
+  const bool fast_q8_0 = act_type == TensorType::Q8_0 && simd;
+  const bool fast_q8_k = act_type == TensorType::Q8_K && simd;
   const gguf::TensorTypeInfo* info = gguf::tensor_type_info(act_type);
   parallel_for(pool, n_rows, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       uint8_t* dst = out + static_cast<size_t>(r) * row_bytes;
       if (fast_q8_0) {
         quantize_row_q8_0_avx2(x + r * cols, dst, cols);
+      } else if (fast_q8_k) {
+        quantize_row_q8_k_avx2(x + r * cols, dst, cols);
       } else {
         info->quantize(x + r * cols, dst, cols);
       }

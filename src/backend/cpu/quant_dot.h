@@ -62,6 +62,8 @@ void convert_activations(gguf::TensorType act_type, const float* x, int64_t n_ro
 // find_dot_kernel builds its table; only for the ISA the CPU supports.
 const DotKernel* find_dot_kernel_avx2(gguf::TensorType type);
 void quantize_row_q8_0_avx2(const float* x, uint8_t* out, int64_t n);
+// Q8_K activation rows (dot_kquant_avx2.cpp), byte for byte gguf::kernels::quantize_q8_k's.
+void quantize_row_q8_k_avx2(const float* x, uint8_t* out, int64_t n);
 // AVX-512 tiles of F16 / BF16 (dot_avx512.cpp), bit-identical to the AVX2 kernel's outputs;
 // null for other types.
 const DotKernel* find_dot_kernel_avx512(gguf::TensorType type);
