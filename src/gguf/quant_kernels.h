@@ -40,6 +40,11 @@ void q8_0_codes(const void* block, int codes[32]);
 void dequantize_q2_k(const void* blocks, float* out, int64_t n);
 void dequantize_q3_k(const void* blocks, float* out, int64_t n);
 void dequantize_q4_k(const void* blocks, float* out, int64_t n);
+// The parts of one Q4_K super-block as stored, for kernels that rearrange blocks: value i is
+// f16(d) * scales[i / 32] * codes[i] - f16(dmin) * mins[i / 32]; d, dmin as f16 bits,
+// scales and mins 0..63, codes 0..15.
+void q4_k_parts(const void* block, uint16_t* d, uint16_t* dmin, int scales[8], int mins[8],
+                int codes[256]);
 void quantize_q4_k(const float* in, void* blocks, int64_t n);
 void dequantize_q5_k(const void* blocks, float* out, int64_t n);
 void quantize_q5_k(const float* in, void* blocks, int64_t n);

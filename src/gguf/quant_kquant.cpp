@@ -360,6 +360,15 @@ void dequantize_q4_k(const void* blocks, float* out, int64_t n) {
   }
 }
 
+void q4_k_parts(const void* block, uint16_t* d, uint16_t* dmin, int scales[8], int mins[8],
+                int codes[256]) {
+  const auto* b = static_cast<const uint8_t*>(block);
+  std::memcpy(d, b + q4k::d, 2);
+  std::memcpy(dmin, b + q4k::dmin, 2);
+  for (int s = 0; s < 8; ++s) scale_min_k4(b + q4k::scales, s, scales[s], mins[s]);
+  for (int i = 0; i < kSuper; ++i) codes[i] = nibble_code(b + q4k::qs, i);
+}
+
 void dequantize_q5_k(const void* blocks, float* out, int64_t n) {
   const auto* b = static_cast<const uint8_t*>(blocks);
   for (int64_t blk = 0; blk < n / kSuper; ++blk, b += q5k::bytes, out += kSuper) {

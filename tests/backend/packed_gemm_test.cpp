@@ -7,12 +7,15 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <vector>
 
 #include "backend/cpu/matmul.h"
 #include "backend/cpu/weight_repack.h"
 #include "backend_test_util.h"
+#include "gguf/quant_kernels.h"
+#include "util/half.h"
 
 namespace tessera::backend::cpu::test {
 namespace {
@@ -191,6 +194,111 @@ TEST_P(PackedGemmTest, Rows8ArrangementHoldsEveryCodeWhereDocumented) {
         }
       }
     }
+  }
+}
+
+// ---- Q4_K (dot_vnni_q4k.cpp): activations by the reference Q8_K quantizer, weights by the
+// reference unpacker, and the contract's per-super-block integer sums and two fmas.
+
+struct Q4KRow {
+  std::vector<float> d, dmin;  // per super-block
+  std::vector<int> scales, mins, codes;
+};
+
+Q4KRow q4k_row(const uint8_t* row, int64_t n) {
+  Q4KRow q;
+  for (int64_t b = 0; b < n / 256; ++b) {
+    uint16_t d, dmin;
+    int sc[8], mn[8], codes[256];
+    gguf::kernels::q4_k_parts(row + b * 144, &d, &dmin, sc, mn, codes);
+    q.d.push_back(f16_to_f32(d));
+    q.dmin.push_back(f16_to_f32(dmin));
+    q.scales.insert(q.scales.end(), sc, sc + 8);
+    q.mins.insert(q.mins.end(), mn, mn + 8);
+    q.codes.insert(q.codes.end(), codes, codes + 256);
+  }
+  return q;
+}
+
+float q4k_model(const Q4KRow& w, const std::vector<uint8_t>& q8k, int64_t n) {
+  float acc = 0.0f;
+  for (int64_t b = 0; b < n / 256; ++b) {
+    const uint8_t* blk = q8k.data() + b * 292;
+    float xd;
+    std::memcpy(&xd, blk, 4);
+    const auto* xc = reinterpret_cast<const int8_t*>(blk + 4);
+    int32_t t = 0, m = 0;
+    for (int j = 0; j < 8; ++j) {
+      int32_t dot = 0, xsum = 0;
+      for (int k = 0; k < 32; ++k) {
+        dot += w.codes[b * 256 + 32 * j + k] * xc[32 * j + k];
+        xsum += xc[32 * j + k];
+      }
+      t += w.scales[b * 8 + j] * dot;
+      m += w.mins[b * 8 + j] * xsum;
+    }
+    acc = std::fma(static_cast<float>(t), w.d[b] * xd, acc);
+    acc = std::fma(-static_cast<float>(m), w.dmin[b] * xd, acc);
+  }
+  return acc;
+}
+
+TEST(PackedGemmQ4K, EveryShapeMatchesTheArithmeticContractBitForBit) {
+  if (find_packed_gemm(TensorType::Q4_K) == nullptr) GTEST_SKIP() << "no packed Q4_K kernel";
+  auto pools = test_pools();
+  for (const int64_t n : {256, 768}) {
+    for (const int64_t rows : {1, 8, 13, 37}) {
+      const std::vector<uint8_t> w = random_weight(TensorType::Q4_K, rows, n, 91 + rows);
+      const size_t ws = w.size() / static_cast<size_t>(rows);
+      const std::vector<uint8_t> arranged = arrange(TensorType::Q4_K, w, rows, n);
+      const WeightView view{TensorType::Q4_K, arranged.data(), rows, n, backend::Layout::rows8};
+      const std::vector<float> bias = random_floats(92, static_cast<size_t>(rows));
+      std::vector<Q4KRow> wq;
+      for (int64_t r = 0; r < rows; ++r) wq.push_back(q4k_row(w.data() + r * ws, n));
+      for (const int64_t tokens : {1, 2, 5, 8, 9, 17}) {
+        const std::vector<float> x =
+            random_floats(93 + tokens, static_cast<size_t>(tokens * n), 3.0);
+        for (size_t p = 0; p <= pools.size(); ++p) {
+          ThreadPool* pool = p < pools.size() ? pools[p].get() : nullptr;
+          const bool with_bias = p % 2 == 0;
+          std::vector<float> y(static_cast<size_t>(rows * tokens), -1.0f);
+          matmul(view, x.data(), tokens, y.data(), with_bias ? bias.data() : nullptr, pool);
+          for (int64_t t = 0; t < tokens; ++t) {
+            std::vector<uint8_t> q8k(static_cast<size_t>(n / 256) * 292);
+            gguf::kernels::quantize_q8_k(x.data() + t * n, q8k.data(), n);
+            for (int64_t r = 0; r < rows; ++r) {
+              const float acc = q4k_model(wq[r], q8k, n);
+              const float want = with_bias ? acc + bias[r] : acc;
+              ASSERT_EQ(y[t * rows + r], want)
+                  << n << " cols, " << rows << " rows, " << tokens << " tokens, pool " << p
+                  << ": token " << t << " row " << r;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// The contract's result against the double-precision dot product of the dequantized weights
+// and activations, and the arrangement against the natural matmul.
+TEST(PackedGemmQ4K, TheContractIsCloseToTheExactDotProduct) {
+  const int64_t rows = 4, n = 512;
+  const std::vector<uint8_t> w = random_weight(TensorType::Q4_K, rows, n, 97);
+  const std::vector<float> x = random_floats(98, static_cast<size_t>(n), 2.0);
+  std::vector<uint8_t> q8k(static_cast<size_t>(n / 256) * 292);
+  gguf::kernels::quantize_q8_k(x.data(), q8k.data(), n);
+  std::vector<float> xv(static_cast<size_t>(n)), wv(static_cast<size_t>(n));
+  gguf::tensor_type_info(TensorType::Q8_K)->dequantize(q8k.data(), xv.data(), n);
+  for (int64_t r = 0; r < rows; ++r) {
+    gguf::kernels::dequantize_q4_k(w.data() + r * (n / 256) * 144, wv.data(), n);
+    double exact = 0, mag = 0;
+    for (int64_t k = 0; k < n; ++k) {
+      exact += static_cast<double>(wv[k]) * xv[k];
+      mag += std::fabs(static_cast<double>(wv[k]) * xv[k]);
+    }
+    const float got = q4k_model(q4k_row(w.data() + r * (n / 256) * 144, n), q8k, n);
+    EXPECT_NEAR(got, exact, 1e-5 * mag + 1e-5) << "row " << r;
   }
 }
 

@@ -342,6 +342,8 @@ const PackedGemm* find_packed_gemm_vnni(TensorType type) {
       return &kQ4_0;
     case TensorType::Q5_0:
       return &kQ5_0;
+    case TensorType::Q4_K:
+      return packed_gemm_q4_k_vnni();
     default:
       return nullptr;
   }

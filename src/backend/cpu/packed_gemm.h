@@ -1,6 +1,7 @@
-// Integer matmul kernels with their own activation layout: Q8_0, Q4_0 and Q5_0 weights in the
-// rows8 arrangement (weight_repack.h) on CPUs with AVX-512 VNNI (dot_vnni.cpp). matmul.cpp uses
-// them for rows8 weights (the CPU backend's prepare_weight makes them where these exist).
+// Integer matmul kernels with their own activation layout: Q8_0, Q4_0, Q5_0 (below) and Q4_K
+// (dot_vnni_q4k.cpp) weights in the rows8 arrangement (weight_repack.h) on CPUs with AVX-512 VNNI
+// (dot_vnni.cpp). matmul.cpp uses them for rows8 weights (the CPU backend's prepare_weight makes
+// them where these exist).
 //
 // Activations are quantized per block of 32 values to int8 codes with an f32 scale
 // (xs = max|x| / 127, codes round-to-nearest-even(x * 127 / max|x|)) and the block's code sum,
@@ -54,5 +55,8 @@ const PackedGemm* find_packed_gemm(gguf::TensorType type);
 
 // Per-ISA table (dot_vnni.cpp); called only when the CPU has AVX-512 F/BW/VL/VNNI.
 const PackedGemm* find_packed_gemm_vnni(gguf::TensorType type);
+// Q4_K (dot_vnni_q4k.cpp): its own activation layout (Q8_K codes, per-token rows) and
+// contract, described there.
+const PackedGemm* packed_gemm_q4_k_vnni();
 
 }  // namespace tessera::backend::cpu

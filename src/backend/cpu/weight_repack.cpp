@@ -53,19 +53,59 @@ void group_block(TensorType type, const uint8_t* const blks[kRows], uint8_t* out
   }
 }
 
+constexpr int64_t kSuper = 256;
+constexpr size_t kQ4KGroupBlock = 1184;
+
+// Q4_0-style steps of 32 codes (0..15) of row i: value 4s + k in the low nibble and value
+// 16 + 4s + k in the high nibble of byte 32s + 4i + k.
+void nibble_steps(const int* codes, int i, uint8_t* out) {
+  for (int k = 0; k < kBlock; ++k) {
+    const int s = k / 4, step = s % 4;
+    out[32 * step + 4 * i + k % 4] |= static_cast<uint8_t>((codes[k] & 0x0F) << (s < 4 ? 0 : 4));
+  }
+}
+
+void repack_q4_k(const uint8_t* src, int64_t rows, int64_t cols, uint8_t* dst) {
+  const size_t row_bytes = static_cast<size_t>(cols / kSuper) * 144;
+  for (int64_t r0 = 0; r0 < rows; r0 += kRows) {
+    for (int64_t b = 0; b < cols / kSuper; ++b, dst += kQ4KGroupBlock) {
+      std::memset(dst, 0, kQ4KGroupBlock);
+      for (int i = 0; i < kRows && r0 + i < rows; ++i) {
+        uint16_t d, dmin;
+        int scales[8], mins[8], codes[kSuper];
+        gguf::kernels::q4_k_parts(src + static_cast<size_t>(r0 + i) * row_bytes + b * 144, &d,
+                                  &dmin, scales, mins, codes);
+        std::memcpy(dst + 2 * i, &d, 2);
+        std::memcpy(dst + 16 + 2 * i, &dmin, 2);
+        for (int j = 0; j < 8; ++j) {
+          dst[32 + 8 * j + i] = static_cast<uint8_t>(scales[j]);
+          dst[96 + 8 * j + i] = static_cast<uint8_t>(mins[j]);
+          nibble_steps(codes + kBlock * j, i, dst + 160 + 128 * j);
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 
 bool rows8_supported(TensorType type) {
-  return type == TensorType::Q8_0 || type == TensorType::Q4_0 || type == TensorType::Q5_0;
+  return type == TensorType::Q8_0 || type == TensorType::Q4_0 || type == TensorType::Q5_0 ||
+         type == TensorType::Q4_K;
 }
 
 size_t rows8_bytes(TensorType type, int64_t rows, int64_t cols) {
   const size_t groups = static_cast<size_t>((rows + kRows - 1) / kRows);
+  if (type == TensorType::Q4_K) return groups * static_cast<size_t>(cols / kSuper) * kQ4KGroupBlock;
   return groups * static_cast<size_t>(cols / kBlock) * kRows *
          gguf::tensor_type_info(type)->block_bytes;
 }
 
 void repack_rows8(TensorType type, const uint8_t* src, int64_t rows, int64_t cols, uint8_t* dst) {
+  if (type == TensorType::Q4_K) {
+    repack_q4_k(src, rows, cols, dst);
+    return;
+  }
   const size_t block_bytes = gguf::tensor_type_info(type)->block_bytes;
   const int64_t nb = cols / kBlock;
   const size_t row_bytes = static_cast<size_t>(nb) * block_bytes;

@@ -1,4 +1,4 @@
-// The `rows8` arrangement of Q8_0, Q4_0 and Q5_0 weights (backend::Layout::rows8), which the
+// The `rows8` arrangement of Q8_0, Q4_0, Q5_0 and Q4_K weights (backend::Layout::rows8), which the
 // AVX-512 VNNI matmul kernels read (packed_gemm.h): rows in groups of 8 (the last group padded
 // with zero rows), and per group, block by block (32 values), a group block of 8 x the type's
 // block bytes:
@@ -9,6 +9,10 @@
 //                    of value 16 + 4s + k (high nibble), codes 0..15 as stored
 //   Q5_0: as Q4_0 for the low 4 bits, then [144, 176): step s's 32 high bits at 144 + 4s,
 //         bit 4i + k = bit 4 of row i's code of value 4s + k
+//   Q4_K: per super-block (256 values), a group block of 1184 bytes:
+//         [0, 16) the rows' f16 d, [16, 32) their f16 dmin, [32, 96) scales (sub-block j,
+//         row i at 32 + 8j + i), [96, 160) mins (96 + 8j + i), then sub-block j's 32 codes
+//         at 160 + 128j arranged as a Q4_0 block above
 // So one 32-byte load holds one step of 8 rows (lanes = rows) and 4 bytes of a row broadcast
 // make its step for a group of tokens (lanes = tokens). Group g starts at g * (cols / 32) *
 // group block bytes.
@@ -30,7 +34,7 @@ bool rows32_supported(gguf::TensorType type);
 size_t rows32_bytes(int64_t rows, int64_t cols);
 void repack_rows32(const uint8_t* src, int64_t rows, int64_t cols, uint8_t* dst);
 
-// Whether `type` has a rows8 arrangement (Q8_0, Q4_0, Q5_0).
+// Whether `type` has a rows8 arrangement (Q8_0, Q4_0, Q5_0, Q4_K).
 bool rows8_supported(gguf::TensorType type);
 
 // Bytes of the rows8 arrangement of rows x cols (rows rounded up to 8).
