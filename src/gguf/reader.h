@@ -65,6 +65,9 @@ class GgufFile {
     return base_ + (data_offset_ < size_ ? data_offset_ : size_);
   }
   uint64_t tensor_data_size() const { return data_offset_ < size_ ? size_ - data_offset_ : 0; }
+  // Gives back the memory of mapped bytes the caller copied and will not read again
+  // (MappedFile::release); nothing for a parsed buffer.
+  void release_pages(const void* p, size_t n) const { map_.release(p, n); }
 
   // Metadata in file order, and lookup by key (nullptr when absent).
   const std::vector<MetaEntry>& metadata() const { return metadata_; }

@@ -25,6 +25,10 @@ class MappedFile {
   ~MappedFile();
 
   const uint8_t* data() const { return data_; }
+  // Drops the whole pages inside [p, p + n) from this process's memory (madvise DONTNEED) when
+  // they are part of the mapping: for bytes the caller has copied and will not read again.
+  // They stay readable (touching them faults them back from the file). Thread-safe.
+  void release(const void* p, size_t n) const;
   size_t size() const { return size_; }
   const std::string& path() const { return path_; }
 

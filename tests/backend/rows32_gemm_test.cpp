@@ -41,7 +41,7 @@ std::vector<float> model(const std::vector<float>& w, const std::vector<float>& 
 }
 
 TEST(Rows32Gemm, ArrangementHoldsEachColumnOfAGroupTogether) {
-  const int64_t rows = 37, cols = 5;
+  const int64_t rows = 37, cols = 21;  // 8-column blocks and a tail
   const std::vector<uint8_t> w = random_weight(TensorType::F16, rows, cols, 3);
   std::vector<uint8_t> arranged(rows32_bytes(rows, cols), 0xAB);
   ASSERT_EQ(arranged.size(), static_cast<size_t>(64 * cols * 2));

@@ -1,6 +1,13 @@
 #include "backend/cpu/weight_repack.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include <algorithm>
 #include <cstring>
+#include <thread>
+#include <vector>
 
 #include "gguf/quant_kernels.h"
 
@@ -87,21 +94,8 @@ void repack_q4_k(const uint8_t* src, int64_t rows, int64_t cols, uint8_t* dst) {
   }
 }
 
-}  // namespace
-
-bool rows8_supported(TensorType type) {
-  return type == TensorType::Q8_0 || type == TensorType::Q4_0 || type == TensorType::Q5_0 ||
-         type == TensorType::Q4_K;
-}
-
-size_t rows8_bytes(TensorType type, int64_t rows, int64_t cols) {
-  const size_t groups = static_cast<size_t>((rows + kRows - 1) / kRows);
-  if (type == TensorType::Q4_K) return groups * static_cast<size_t>(cols / kSuper) * kQ4KGroupBlock;
-  return groups * static_cast<size_t>(cols / kBlock) * kRows *
-         gguf::tensor_type_info(type)->block_bytes;
-}
-
-void repack_rows8(TensorType type, const uint8_t* src, int64_t rows, int64_t cols, uint8_t* dst) {
+void repack_rows8_serial(TensorType type, const uint8_t* src, int64_t rows, int64_t cols,
+                         uint8_t* dst) {
   if (type == TensorType::Q4_K) {
     repack_q4_k(src, rows, cols, dst);
     return;
@@ -123,6 +117,97 @@ void repack_rows8(TensorType type, const uint8_t* src, int64_t rows, int64_t col
   }
 }
 
+// 8 rows x 8 columns of 2-byte values: in[i] + 2k (row i) to out + 64k + 2i (column k).
+void transpose8x8(const uint8_t* const in[8], uint8_t* out) {
+#if defined(__SSE2__)
+  __m128i r[8];
+  for (int i = 0; i < 8; ++i) r[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in[i]));
+  __m128i a[8], b[8];
+  for (int i = 0; i < 4; ++i) {  // pairs of rows, 16-bit interleave
+    a[2 * i] = _mm_unpacklo_epi16(r[2 * i], r[2 * i + 1]);
+    a[2 * i + 1] = _mm_unpackhi_epi16(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 2; ++i) {  // quads of rows, 32-bit interleave
+    for (int h = 0; h < 2; ++h) {
+      b[4 * i + 2 * h] = _mm_unpacklo_epi32(a[4 * i + h], a[4 * i + 2 + h]);
+      b[4 * i + 2 * h + 1] = _mm_unpackhi_epi32(a[4 * i + h], a[4 * i + 2 + h]);
+    }
+  }
+  for (int k = 0; k < 4; ++k) {  // all 8 rows, 64-bit interleave: columns 2q + (0, 1)...
+    const __m128i lo = _mm_unpacklo_epi64(b[k], b[4 + k]);
+    const __m128i hi = _mm_unpackhi_epi64(b[k], b[4 + k]);
+    const int col = k / 2 * 4 + k % 2 * 2;  // b[k] holds columns 2k' and 2k'+1 of its quads
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 64 * col), lo);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 64 * (col + 1)), hi);
+  }
+#else
+  for (int i = 0; i < 8; ++i) {
+    for (int k = 0; k < 8; ++k) std::memcpy(out + 64 * k + 2 * i, in[i] + 2 * k, 2);
+  }
+#endif
+}
+
+void repack_rows32_serial(const uint8_t* src, int64_t rows, int64_t cols, uint8_t* dst) {
+  const auto row_bytes = static_cast<size_t>(cols) * 2;
+  static const uint8_t kZero[16] = {};
+  for (int64_t r0 = 0; r0 < rows; r0 += 32) {
+    uint8_t* group = dst + static_cast<size_t>(r0) * row_bytes;
+    const int64_t n = rows - r0 < 32 ? rows - r0 : 32;
+    int64_t k0 = 0;
+    for (; k0 + 8 <= cols; k0 += 8) {
+      for (int64_t i0 = 0; i0 < 32; i0 += 8) {
+        const uint8_t* in[8];
+        for (int64_t i = 0; i < 8; ++i) {
+          in[i] = i0 + i < n ? src + static_cast<size_t>(r0 + i0 + i) * row_bytes + k0 * 2 : kZero;
+        }
+        transpose8x8(in, group + (k0 * 32 + i0) * 2);
+      }
+    }
+    for (; k0 < cols; ++k0) {  // the last columns of widths that are not multiples of 8
+      for (int64_t i = 0; i < 32; ++i) {
+        uint16_t v = 0;
+        if (i < n) std::memcpy(&v, src + static_cast<size_t>(r0 + i) * row_bytes + k0 * 2, 2);
+        std::memcpy(group + (k0 * 32 + i) * 2, &v, 2);
+      }
+    }
+  }
+}
+
+// Model loading arranges every matmul weight: the rows are split, in whole groups, over up to
+// one thread per core (large tensors only; the arrangement of a group depends on its rows only).
+template <class Fn>
+void split_rows(int64_t rows, int64_t cols, int64_t group, Fn&& fn) {
+  const int64_t groups = (rows + group - 1) / group;
+  const int64_t cores = std::max(1u, std::thread::hardware_concurrency());
+  const int64_t threads =
+      rows * cols < (int64_t{1} << 20) ? 1 : std::min({cores, groups, int64_t{16}});
+  if (threads <= 1) {
+    fn(int64_t{0}, rows);
+    return;
+  }
+  const int64_t per = (groups + threads - 1) / threads * group;
+  std::vector<std::thread> pool;
+  for (int64_t r0 = per; r0 < rows; r0 += per) {
+    pool.emplace_back([&fn, r0, per, rows] { fn(r0, std::min(rows, r0 + per) - r0); });
+  }
+  fn(int64_t{0}, std::min(rows, per));
+  for (std::thread& t : pool) t.join();
+}
+
+}  // namespace
+
+bool rows8_supported(TensorType type) {
+  return type == TensorType::Q8_0 || type == TensorType::Q4_0 || type == TensorType::Q5_0 ||
+         type == TensorType::Q4_K;
+}
+
+size_t rows8_bytes(TensorType type, int64_t rows, int64_t cols) {
+  const size_t groups = static_cast<size_t>((rows + kRows - 1) / kRows);
+  if (type == TensorType::Q4_K) return groups * static_cast<size_t>(cols / kSuper) * kQ4KGroupBlock;
+  return groups * static_cast<size_t>(cols / kBlock) * kRows *
+         gguf::tensor_type_info(type)->block_bytes;
+}
+
 bool rows32_supported(TensorType type) {
   return type == TensorType::F16 || type == TensorType::BF16;
 }
@@ -131,16 +216,22 @@ size_t rows32_bytes(int64_t rows, int64_t cols) {
   return static_cast<size_t>((rows + 31) / 32) * 32 * static_cast<size_t>(cols) * 2;
 }
 
+void repack_rows8(TensorType type, const uint8_t* src, int64_t rows, int64_t cols, uint8_t* dst) {
+  const size_t src_row =
+      gguf::row_bytes(*gguf::tensor_type_info(type), static_cast<uint64_t>(cols)).value();
+  const size_t dst_group = rows8_bytes(type, kRows, cols);
+  split_rows(rows, cols, kRows, [&](int64_t r0, int64_t n) {
+    repack_rows8_serial(type, src + static_cast<size_t>(r0) * src_row, n, cols,
+                        dst + static_cast<size_t>(r0 / kRows) * dst_group);
+  });
+}
+
 void repack_rows32(const uint8_t* src, int64_t rows, int64_t cols, uint8_t* dst) {
-  const auto row_bytes = static_cast<size_t>(cols) * 2;
-  for (int64_t r0 = 0; r0 < rows; r0 += 32) {
-    uint8_t* group = dst + static_cast<size_t>(r0) * row_bytes;
-    std::memset(group, 0, 32 * row_bytes);
-    for (int64_t i = 0; i < 32 && r0 + i < rows; ++i) {
-      const uint8_t* row = src + static_cast<size_t>(r0 + i) * row_bytes;
-      for (int64_t k = 0; k < cols; ++k) std::memcpy(group + (k * 32 + i) * 2, row + k * 2, 2);
-    }
-  }
+  const auto row = static_cast<size_t>(cols) * 2;
+  split_rows(rows, cols, 32, [&](int64_t r0, int64_t n) {
+    repack_rows32_serial(src + static_cast<size_t>(r0) * row, n, cols,
+                         dst + static_cast<size_t>(r0) * row);
+  });
 }
 
 }  // namespace tessera::backend::cpu

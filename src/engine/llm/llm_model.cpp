@@ -203,10 +203,15 @@ Status LlmModel::bind_tensors() {
 }
 
 Status LlmModel::prepare_matmul_weights() {
+  // A weight the backend copied is read from its copy only: its pages of the file mapping are
+  // given back (not the embedding table's, which get_rows keeps reading when output is tied).
   const auto prepare = [&](backend::Tensor& w, const std::string& what) -> Status {
     TESSERA_TRY_ASSIGN(p, backend_->prepare_weight(w, what + " of " + file_.name()));
+    if (p.buffer != nullptr) {
+      if (w.data != token_embd_.data) file_.release_pages(w.data, w.bytes());
+      prepared_.push_back(std::move(p.buffer));
+    }
     w = p.tensor;
-    if (p.buffer != nullptr) prepared_.push_back(std::move(p.buffer));
     return {};
   };
   TESSERA_TRY(prepare(output_, "output.weight"));  // a copy when tied: token_embd_ stays natural
