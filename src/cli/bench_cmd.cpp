@@ -24,9 +24,10 @@ namespace {
 
 using nlohmann::ordered_json;
 
-constexpr int kMaxTokens = 1 << 20;      // per test; far past any context worth timing
-constexpr int kWarmupPromptTokens = 32;  // llama-bench-style warm-up run, not counted
-constexpr int kBandwidthReps = 5;
+constexpr int kMaxTokens = 1 << 20;         // per test; far past any context worth timing
+constexpr int kWarmupPromptTokens = 32;     // llama-bench-style warm-up run, not counted
+constexpr int kBandwidthReps = 5;           // reads of the standalone probe (best of)
+constexpr int kPairedBandwidthReps = 2;     // reads right before each generation repetition
 constexpr uint64_t kTokenSeed = 0x7e55e7a;  // the same pseudo-random prompt on every run
 
 struct BenchArgs {
@@ -149,11 +150,21 @@ struct BenchReport {
   int threads = 0;
   bool has_pp = false, has_tg = false, has_bandwidth = false;
   TestStats pp, tg;
-  double bandwidth = 0;  // bytes/s
+  double bandwidth = 0;  // bytes/s: the standalone probe's best, or the paired probes' median
   int bandwidth_mib = 0;
+  // Paired with tg: the probe right before each repetition, and that repetition's share of
+  // it; the reported share is their median (the machine's bandwidth moves between runs).
+  std::vector<double> paired_bandwidth, paired_fraction;
 };
 
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t k = v.size();
+  return k == 0 ? 0.0 : k % 2 == 1 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2;
+}
+
 double tg_fraction(const BenchReport& r) {
+  if (!r.paired_fraction.empty()) return median_of(r.paired_fraction);
   return static_cast<double>(r.bytes_per_token) * r.tg.median / r.bandwidth;
 }
 
@@ -178,6 +189,12 @@ ordered_json report_json(const BenchReport& r) {
   j["tg_weight_bytes_per_token"] =
       has_model ? ordered_json(r.bytes_per_token) : ordered_json(nullptr);
   j["tg_bandwidth_fraction"] = has_fraction ? ordered_json(tg_fraction(r)) : ordered_json(nullptr);
+  if (!r.paired_fraction.empty()) {
+    ordered_json bw = ordered_json::array();
+    for (double b : r.paired_bandwidth) bw.push_back(b / 1e9);
+    j["tg_runs_bandwidth_gb_per_s"] = bw;
+    j["tg_runs_bandwidth_fraction"] = r.paired_fraction;
+  }
   j["kernels"] = backend::cpu::dot_kernels_isa();
   return j;
 }
@@ -247,20 +264,32 @@ void print_text(const BenchReport& r) {
   }
   if (r.has_bandwidth) {
     if (!r.model_path.empty()) std::printf("\n");
-    std::printf("memory read bandwidth: %.2f GB/s (%d threads, %d MiB buffer, best of %d)\n",
-                r.bandwidth / 1e9, r.threads, r.bandwidth_mib, kBandwidthReps);
+    if (r.paired_fraction.empty()) {
+      std::printf("memory read bandwidth: %.2f GB/s (%d threads, %d MiB buffer, best of %d)\n",
+                  r.bandwidth / 1e9, r.threads, r.bandwidth_mib, kBandwidthReps);
+    } else {
+      std::printf(
+          "memory read bandwidth: %.2f GB/s (%d threads, %d MiB buffer; median of %zu probes, "
+          "each the best of %d reads right before a tg repetition; %.2f-%.2f)\n",
+          r.bandwidth / 1e9, r.threads, r.bandwidth_mib, r.paired_bandwidth.size(),
+          kPairedBandwidthReps,
+          *std::min_element(r.paired_bandwidth.begin(), r.paired_bandwidth.end()) / 1e9,
+          *std::max_element(r.paired_bandwidth.begin(), r.paired_bandwidth.end()) / 1e9);
+    }
     if (r.has_tg && r.bandwidth > 0) {
       const double mb = static_cast<double>(r.bytes_per_token) / 1e6;
       std::printf(
           "tg%d: %.2f MB of weights per token x %.2f tokens/s = %.2f GB/s, %.1f%% of the "
-          "bandwidth (bound: %.2f tokens/s)\n",
+          "bandwidth%s (bound: %.2f tokens/s)\n",
           r.tg.tokens, mb, r.tg.median, mb * r.tg.median / 1e3, 100.0 * tg_fraction(r),
+          r.paired_fraction.empty() ? "" : " (median of the repetitions' shares)",
           r.bandwidth / static_cast<double>(r.bytes_per_token));
     }
   }
 }
 
-// Times the model's tests into `r` (warm-up first, then the repetitions of pp, then tg).
+// Times the model's tests into `r` (warm-up first, then the repetitions of pp, then tg; with
+// the bandwidth wanted, a probe read right before each tg repetition).
 Status bench_model(const BenchArgs& a, BenchReport& r) {
   engine::LoadOptions lo;
   lo.n_threads = r.threads;
@@ -304,7 +333,24 @@ Status bench_model(const BenchArgs& a, BenchReport& r) {
     r.pp = std::move(pp);
     r.has_pp = true;
   }
-  if (a.n_gen > 0) {
+  if (a.n_gen > 0 && !a.no_bandwidth) {
+    TESSERA_TRY_ASSIGN(
+        probe, BandwidthProbe::create(r.threads, static_cast<size_t>(a.bandwidth_mib) << 20));
+    std::vector<double> runs;
+    for (int i = 0; i < a.reps; ++i) {
+      TESSERA_TRY_ASSIGN(bw, probe.measure(kPairedBandwidthReps));
+      TESSERA_TRY_ASSIGN(s, time_generation(*ctx, ids, a.n_gen));
+      const double rate = s > 0 ? a.n_gen / s : 0.0;
+      runs.push_back(rate);
+      r.paired_bandwidth.push_back(bw);
+      r.paired_fraction.push_back(bw > 0 ? static_cast<double>(r.bytes_per_token) * rate / bw : 0);
+    }
+    r.tg = summarize(a.n_gen, std::move(runs));
+    r.has_tg = true;
+    r.bandwidth = median_of(r.paired_bandwidth);
+    r.bandwidth_mib = a.bandwidth_mib;
+    r.has_bandwidth = true;
+  } else if (a.n_gen > 0) {
     TESSERA_TRY_ASSIGN(tg, repeat(a.n_gen, time_generation));
     r.tg = std::move(tg);
     r.has_tg = true;
@@ -318,8 +364,7 @@ Status run_bench(const BenchArgs& a) {
   r.threads = a.threads > 0 ? a.threads
                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   if (!a.model.empty()) TESSERA_TRY(bench_model(a, r));
-  // After the model's tests, so the probe's buffer does not push the weights out of memory.
-  if (a.bandwidth || (r.has_tg && !a.no_bandwidth)) {
+  if (!r.has_bandwidth && a.bandwidth) {  // the standalone probe (no generation to pair with)
     const size_t bytes = static_cast<size_t>(a.bandwidth_mib) << 20;
     TESSERA_TRY_ASSIGN(bw, measure_read_bandwidth(r.threads, bytes, kBandwidthReps));
     r.bandwidth = bw;
@@ -351,7 +396,7 @@ Runner add_bench_command(CLI::App& app) {
   cmd->add_flag("--bandwidth", a->bandwidth,
                 "Measure the memory read bandwidth (alone without --model)");
   cmd->add_flag("--no-bandwidth", a->no_bandwidth,
-                "Do not measure the bandwidth after the generation test");
+                "Do not measure the bandwidth (read right before each generation repetition)");
   cmd->add_option("--bandwidth-mib", a->bandwidth_mib, "Buffer of the bandwidth probe, MiB")
       ->group("");  // hidden: for tests on small machines
   return [a] { return run_bench(*a); };

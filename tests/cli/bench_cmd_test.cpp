@@ -47,13 +47,22 @@ TEST(CliBench, JsonShapeAndFigures) {
 
 TEST(CliBench, SkippedTestIsNullAndBandwidthFractionIsGiven) {
   auto r = tessera("bench --model " + test::testdata("models/qwen2-tiny.gguf") +
-                   " -p 0 -n 2 -r 1 --json --bandwidth-mib 16");
+                   " -p 0 -n 2 -r 3 --json --bandwidth-mib 16");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const json j = json::parse(r.output);
   EXPECT_TRUE(j["pp"].is_null());
-  expect_stats(j["tg"], 2, 1);
+  expect_stats(j["tg"], 2, 3);
   EXPECT_GT(j["bandwidth_gb_per_s"].get<double>(), 0);
   EXPECT_GT(j["tg_bandwidth_fraction"].get<double>(), 0);
+  // One probe right before each generation repetition, and that repetition's share of it.
+  ASSERT_EQ(j["tg_runs_bandwidth_gb_per_s"].size(), 3u);
+  ASSERT_EQ(j["tg_runs_bandwidth_fraction"].size(), 3u);
+  const double bytes = j["tg_weight_bytes_per_token"].get<double>();
+  for (int i = 0; i < 3; ++i) {
+    const double bw = j["tg_runs_bandwidth_gb_per_s"][i].get<double>() * 1e9;
+    EXPECT_NEAR(j["tg_runs_bandwidth_fraction"][i].get<double>(),
+                bytes * j["tg"]["runs"][i].get<double>() / bw, 1e-9);
+  }
 }
 
 TEST(CliBench, TextTable) {

@@ -2,9 +2,6 @@
 // backend/cpu. Each Stream op checks its tensors' types and shapes, then calls one kernel.
 #include "backend/cpu/cpu_backend.h"
 
-#include <sys/mman.h>
-
-#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -24,66 +21,28 @@
 #include "backend/cpu/thread_pool.h"
 #include "backend/cpu/weight.h"
 #include "backend/cpu/weight_repack.h"
+#include "util/host_memory.h"
 
 namespace tessera::backend {
 namespace {
 
 using gguf::TensorType;
-constexpr size_t kAlign = 64;
 constexpr std::string_view kName = "cpu";
-
-// Host memory of a buffer. Large buffers are anonymous mappings aligned to 2 MiB and marked
-// for transparent huge pages: zero without a memset, committed page by page as they are first
-// written (a K/V cache holds only what was stored), and read with a fraction of the TLB misses
-// and page faults (weights, copies of weights). Small ones come from the heap, zeroed.
-constexpr size_t kHugePage = size_t{2} << 20;
-constexpr size_t kMapFrom = size_t{8} << 20;
-
-struct HostBlock {
-  void* data = nullptr;
-  void* mapping = nullptr;  // null: heap
-  size_t mapped = 0;
-};
-
-HostBlock host_alloc(size_t bytes) {
-  HostBlock b;
-  if (bytes < kMapFrom) {
-    b.data = ::operator new(bytes == 0 ? kAlign : bytes, std::align_val_t(kAlign), std::nothrow);
-    if (b.data != nullptr) std::memset(b.data, 0, bytes);
-    return b;
-  }
-  const size_t len = (bytes + kHugePage - 1) / kHugePage * kHugePage + kHugePage;
-  void* m = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (m == MAP_FAILED) return b;
-  const uintptr_t start = (reinterpret_cast<uintptr_t>(m) + kHugePage - 1) / kHugePage * kHugePage;
-  b.data = reinterpret_cast<void*>(start);
-  b.mapping = m;
-  b.mapped = len;
-  madvise(b.data, len - (start - reinterpret_cast<uintptr_t>(m)), MADV_HUGEPAGE);  // a hint
-  return b;
-}
-
-void host_free(const HostBlock& b) {
-  if (b.mapping != nullptr) {
-    munmap(b.mapping, b.mapped);
-  } else if (b.data != nullptr) {
-    ::operator delete(b.data, std::align_val_t(kAlign));
-  }
-}
 
 class CpuBuffer final : public Buffer {
  public:
-  // `block` owned (alloc), or a null block for imported host memory.
-  CpuBuffer(void* data, size_t size, HostBlock block, std::shared_ptr<MemoryAccount> account)
-      : Buffer(data, size), block_(block), account_(std::move(account)) {}
+  // `memory` owned (alloc; util/host_memory.h), or empty for imported host memory.
+  CpuBuffer(void* data, size_t size, HostMemory memory, std::shared_ptr<MemoryAccount> account)
+      : Buffer(data, size), memory_(std::move(memory)), account_(std::move(account)) {}
   ~CpuBuffer() override {
-    host_free(block_);
-    account_->release(size(), block_.data == nullptr);
+    const bool imported = memory_.data() == nullptr;
+    memory_ = HostMemory();
+    account_->release(size(), imported);
   }
   void* host_data() const override { return data(); }
 
  private:
-  HostBlock block_;
+  HostMemory memory_;
   std::shared_ptr<MemoryAccount> account_;
 };
 
@@ -364,20 +323,21 @@ class CpuBackend final : public Backend {
 
   Result<std::unique_ptr<Buffer>> alloc(size_t bytes, std::string_view what) override {
     TESSERA_TRY(account_->reserve(bytes, false, what, kName));
-    const HostBlock block = host_alloc(bytes);
-    if (block.data == nullptr) {
+    HostMemory memory = HostMemory::allocate(bytes);
+    if (memory.data() == nullptr) {
       account_->release(bytes, false);
       return make_error(ErrorCode::out_of_range, std::string(what) + ": the system refused " +
                                                      std::to_string(bytes) + " bytes of memory");
     }
-    return std::unique_ptr<Buffer>(new CpuBuffer(block.data, bytes, block, account_));
+    void* p = memory.data();
+    return std::unique_ptr<Buffer>(new CpuBuffer(p, bytes, std::move(memory), account_));
   }
 
   Result<std::unique_ptr<Buffer>> import_host(const void* host, size_t bytes,
                                               std::string_view what) override {
     TESSERA_TRY(account_->reserve(bytes, true, what, kName));
     return std::unique_ptr<Buffer>(
-        new CpuBuffer(const_cast<void*>(host), bytes, HostBlock{}, account_));
+        new CpuBuffer(const_cast<void*>(host), bytes, HostMemory(), account_));
   }
 
   Result<std::unique_ptr<Stream>> create_stream(const StreamOptions& options) override {
