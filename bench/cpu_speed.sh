@@ -2,7 +2,7 @@
 # CPU speed (#5): synthesizes the qwen2.5-0.5b and tinyllama-1.1b shapes in F16, Q8_0, Q4_0
 # and Q4_K (random weights, `tessera model synth --fill pool`) into a models folder, then runs
 # `tessera bench -p 512 -n 128` on each, as llama-bench does, and prints one table with the
-# read-bandwidth bound.
+# read bandwidth (probed right before each tg repetition; median) and tg's median share of it.
 # Usage: bench/cpu_speed.sh [--models DIR] [--threads T] [--reps R] [--shapes "a b"] [--types "X Y"]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -32,8 +32,8 @@ vocab_of() {
 }
 mkdir -p "$models"
 "$bin" bench --bandwidth -t "$threads"
-printf '| shape | type | file MiB | pp512 t/s (min-max) | tg128 t/s (min-max) | tg share of read bandwidth |\n'
-printf '|---|---|---:|---:|---:|---:|\n'
+printf '| shape | type | file MiB | pp512 t/s (min-max) | tg128 t/s (min-max) | read bandwidth GB/s | tg share of it |\n'
+printf '|---|---|---:|---:|---:|---:|---:|\n'
 for shape in $shapes; do
   for type in $types; do
     file="$models/$shape-$type.gguf"
@@ -47,8 +47,10 @@ import json, sys
 shape, typ, j = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 pp, tg = j["pp"], j["tg"]
 frac = j.get("tg_bandwidth_fraction")
+bw = j.get("bandwidth_gb_per_s")
 print(f"| {shape} | {typ} | {j['model_bytes'] / 2**20:.0f} | {pp['tokens_per_s']:.1f} ({pp['min']:.1f}-{pp['max']:.1f}) "
-      f"| {tg['tokens_per_s']:.1f} ({tg['min']:.1f}-{tg['max']:.1f}) | {'' if frac is None else f'{100 * frac:.0f}%'} |")
+      f"| {tg['tokens_per_s']:.1f} ({tg['min']:.1f}-{tg['max']:.1f}) | {'' if bw is None else f'{bw:.1f}'} "
+      f"| {'' if frac is None else f'{100 * frac:.0f}%'} |")
 PY
   done
 done
