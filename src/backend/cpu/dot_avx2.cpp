@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "backend/cpu/quant_dot.h"
+#include "backend/cpu/wide_tail.h"
 
 namespace tessera::backend::cpu {
 namespace {
@@ -95,8 +96,6 @@ void tile_q32(int64_t n, const uint8_t* w, size_t ws, const uint8_t* x, size_t x
 }
 
 // ---- F16 / BF16 weights against F32 activations: 16 values per step into two accumulators.
-enum class Wide { f16, bf16 };
-
 template <Wide T>
 inline __m256 load8(const uint8_t* p) {
   const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
@@ -104,20 +103,6 @@ inline __m256 load8(const uint8_t* p) {
     return _mm256_cvtph_ps(h);
   } else {
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-  }
-}
-
-template <Wide T>
-inline float widen1(const uint8_t* p) {
-  uint16_t h;
-  std::memcpy(&h, p, 2);
-  if constexpr (T == Wide::f16) {
-    return _cvtsh_ss(h);
-  } else {
-    const uint32_t bits = static_cast<uint32_t>(h) << 16;
-    float f;
-    std::memcpy(&f, &bits, 4);
-    return f;
   }
 }
 
@@ -148,11 +133,9 @@ void tile_wide(int64_t n, const uint8_t* w, size_t ws, const uint8_t* x, size_t 
   }
   for (int i = 0; i < RM; ++i) {
     for (int j = 0; j < RN; ++j) {
-      float s = hsum(_mm256_add_ps(acc0[i][j], acc1[i][j]));
-      const uint8_t* wr = w + i * ws;
       const float* xr = reinterpret_cast<const float*>(x + j * xs);
-      for (int64_t t = k; t < n; ++t) s += widen1<T>(wr + t * 2) * xr[t];
-      out[static_cast<size_t>(i) * ldo + j] = s;
+      const float s = hsum(_mm256_add_ps(acc0[i][j], acc1[i][j]));
+      out[static_cast<size_t>(i) * ldo + j] = wide_tail<T>(w + i * ws, xr, k, n, s);
     }
   }
 }

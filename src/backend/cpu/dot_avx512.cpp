@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "backend/cpu/quant_dot.h"
+#include "backend/cpu/wide_tail.h"
 
 namespace tessera::backend::cpu {
 namespace {
@@ -23,8 +24,6 @@ using gguf::TensorType;
 constexpr int kRows = 4;
 constexpr int kCols = 6;
 
-enum class Wide { f16, bf16 };
-
 template <Wide T>
 inline __m512 load16(const uint8_t* p) {
   const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
@@ -33,20 +32,6 @@ inline __m512 load16(const uint8_t* p) {
   } else {
     return _mm512_castsi512_ps(
         _mm512_maskz_slli_epi32(0xFFFF, _mm512_maskz_cvtepu16_epi32(0xFFFF, h), 16));
-  }
-}
-
-template <Wide T>
-inline float widen1(const uint8_t* p) {
-  uint16_t h;
-  std::memcpy(&h, p, 2);
-  if constexpr (T == Wide::f16) {
-    return _cvtsh_ss(h);
-  } else {
-    const uint32_t bits = static_cast<uint32_t>(h) << 16;
-    float f;
-    std::memcpy(&f, &bits, 4);
-    return f;
   }
 }
 
@@ -79,14 +64,8 @@ void tile16(int64_t n, const uint8_t* w, size_t ws, const uint8_t* x, size_t xs,
   }
   for (int i = 0; i < RM; ++i) {
     for (int j = 0; j < RN; ++j) {
-      float s = reduce(acc[i][j]);
-      const uint8_t* wr = w + i * ws;
       const float* xr = reinterpret_cast<const float*>(x + j * xs);
-      for (int64_t t = k; t < n; ++t) {
-        s = _mm_cvtss_f32(
-            _mm_fmadd_ss(_mm_set_ss(widen1<T>(wr + t * 2)), _mm_set_ss(xr[t]), _mm_set_ss(s)));
-      }
-      out[static_cast<size_t>(i) * ldo + j] = s;
+      out[static_cast<size_t>(i) * ldo + j] = wide_tail<T>(w + i * ws, xr, k, n, reduce(acc[i][j]));
     }
   }
 }
