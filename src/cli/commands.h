@@ -28,6 +28,11 @@ Runner add_template_command(CLI::App& app);
 // `tessera run --model FILE (--prompt TEXT | --chat JSON | interactive) [-n N] ...`
 Runner add_run_command(CLI::App& app);
 
+// `tessera embed --model FILE [--pooling P] [--json] (TEXT... | --file F)`
+Runner add_embed_command(CLI::App& app);
+// `tessera rerank --model FILE --query Q [--sigmoid] [--json] (DOC... | --file F)`
+Runner add_rerank_command(CLI::App& app);
+
 // `tessera bench (--model FILE [-p N] [-n N] [-r N] | --bandwidth) [-t N] [--json]`
 Runner add_bench_command(CLI::App& app);
 

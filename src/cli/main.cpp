@@ -83,6 +83,10 @@ int run(int argc, char** argv) {
   commands.emplace_back(app.get_subcommand("run"), runner);
   runner = add_bench_command(app);
   commands.emplace_back(app.get_subcommand("bench"), runner);
+  runner = add_embed_command(app);
+  commands.emplace_back(app.get_subcommand("embed"), runner);
+  runner = add_rerank_command(app);
+  commands.emplace_back(app.get_subcommand("rerank"), runner);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -3,32 +3,13 @@
 
 #include <string>
 
+#include "engine/llm/carver.h"
+
 namespace tessera::engine {
 namespace {
 
 using backend::Tensor;
 using gguf::TensorType;
-
-// Hands out 64-byte aligned offsets, first to measure, then to place tensors in a buffer.
-class Carver {
- public:
-  Tensor take(TensorType type, int64_t rows, int64_t cols) {
-    Tensor t{type, nullptr, rows, cols};
-    const size_t at = offset_;
-    offset_ += (t.bytes() + 63) / 64 * 64;
-    if (base_ != nullptr) return base_->tensor(type, at, rows, cols);
-    return t;
-  }
-  size_t size() const { return offset_; }
-  void place_in(const backend::Buffer* base) {
-    base_ = base;
-    offset_ = 0;
-  }
-
- private:
-  const backend::Buffer* base_ = nullptr;
-  size_t offset_ = 0;
-};
 
 }  // namespace
 

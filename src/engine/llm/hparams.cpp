@@ -11,12 +11,18 @@ Error bad(const gguf::GgufFile& f, const std::string& key, const std::string& wh
   return make_error(ErrorCode::malformed, f.name() + ": " + key + " " + what);
 }
 
-// A required positive integer key, at most `max`.
 Result<int64_t> positive(const gguf::GgufFile& f, const std::string& key, uint64_t max) {
+  return read_positive(f, key, max, "a decoder");
+}
+
+}  // namespace
+
+Result<int64_t> read_positive(const gguf::GgufFile& f, const std::string& key, uint64_t max,
+                              const char* model) {
   auto v = f.get_uint(key);
   if (!v.ok()) {
     if (v.error().code == ErrorCode::not_found) {
-      return bad(f, key, "is missing (required for a decoder)");
+      return bad(f, key, std::string("is missing (required for ") + model + ")");
     }
     return v.error();
   }
@@ -26,8 +32,6 @@ Result<int64_t> positive(const gguf::GgufFile& f, const std::string& key, uint64
   }
   return static_cast<int64_t>(*v);
 }
-
-}  // namespace
 
 Result<DecoderHparams> read_decoder_hparams(const gguf::GgufFile& f, std::string_view arch) {
   const std::string a = std::string(arch) + ".";

@@ -1,6 +1,7 @@
 // Reading a decoder's hyperparameters from its GGUF metadata (internal to engine/llm).
 #pragma once
 
+#include <string>
 #include <string_view>
 
 #include "engine/llm/llm.h"
@@ -12,5 +13,10 @@ namespace tessera::engine {
 // type, implausible or inconsistent values (names the key and the value), a RoPE scaling
 // type other than none/linear.
 Result<DecoderHparams> read_decoder_hparams(const gguf::GgufFile& file, std::string_view arch);
+
+// A required positive integer key, at most `max`. Errors (malformed): missing ("required for
+// <model>"), zero or past max (names the key and the value); a key of another type.
+Result<int64_t> read_positive(const gguf::GgufFile& file, const std::string& key, uint64_t max,
+                              const char* model);
 
 }  // namespace tessera::engine
