@@ -14,6 +14,7 @@
 
 #include "backend/cpu/quant_dot.h"
 #include "cli/bandwidth_probe.h"
+#include "cli/bench_embed.h"
 #include "cli/commands.h"
 #include "engine/llm/llm.h"
 #include "engine/model_info.h"
@@ -363,6 +364,9 @@ Status run_bench(const BenchArgs& a) {
   BenchReport r;
   r.threads = a.threads > 0 ? a.threads
                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (!a.model.empty() && is_encoder_file(a.model)) {
+    return bench_encoder(a.model, r.threads, a.n_prompt > 0 ? a.n_prompt : 128, a.reps, a.json);
+  }
   if (!a.model.empty()) TESSERA_TRY(bench_model(a, r));
   if (!r.has_bandwidth && a.bandwidth) {  // the standalone probe (no generation to pair with)
     const size_t bytes = static_cast<size_t>(a.bandwidth_mib) << 20;

@@ -56,6 +56,10 @@ void gelu(const float* x, float* out, int64_t n, ThreadPool* pool) {
   parallel_for(
       pool, n,
       [&](int64_t begin, int64_t end) {
+        if (cpu_isa() != Isa::scalar) {
+          gelu_avx2(x + begin, out + begin, end - begin);
+          return;
+        }
         for (int64_t i = begin; i < end; ++i) out[i] = gelu_f32(x[i]);
       },
       kMinChunk);

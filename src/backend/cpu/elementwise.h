@@ -16,7 +16,7 @@ void scale(const float* x, float s, float* out, int64_t n);       // out = x * s
 // out[r][c] = a[r][c] + b[c]: adds one row (bias) to each of n_rows rows of n_cols values.
 void add_row(const float* a, const float* b, float* out, int64_t n_rows, int64_t n_cols);
 
-// silu(x) = x / (1 + exp(-x)). silu and swiglu use the AVX2 forms below where the CPU has
+// silu(x) = x / (1 + exp(-x)). silu, gelu and swiglu use the AVX2 forms below where the CPU has
 // AVX2 (exp within 2e-7 relative; the same bits for a value wherever it sits in the array).
 void silu(const float* x, float* out, int64_t n, ThreadPool* pool = nullptr);
 // gelu(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))  (ggml's tanh approximation)
@@ -32,6 +32,7 @@ void softmax(const float* x, float* out, int64_t n_rows, int64_t n_cols,
 
 // Per-ISA forms (elementwise_avx2.cpp), called only when the CPU has AVX2 + FMA.
 void silu_avx2(const float* x, float* out, int64_t n);
+void gelu_avx2(const float* x, float* out, int64_t n);
 void swiglu_avx2(const float* gate, const float* up, float* out, int64_t n);
 
 // Scalar forms, for kernels that fuse them.

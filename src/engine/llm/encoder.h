@@ -8,11 +8,12 @@
 // [SEP]) and flagged, unless the caller asks for an error instead.
 //
 // Threads: an EncoderModel is read-only after load() and may be used from several threads at
-// once; each call makes its own stream and activations.
+// once; each call takes a stream of its own (reused from earlier calls) and its activations.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -122,6 +123,8 @@ class EncoderModel {
   // n_batch tokens; hidden[i] receives text i's last hidden states (n_tokens x n_embd).
   Status run(const std::vector<std::vector<TokenId>>& texts, int n_threads,
              std::vector<std::vector<float>>& hidden) const;
+  Status forward_all(backend::Stream& st, const std::vector<std::vector<TokenId>>& texts,
+                     std::vector<std::vector<float>>& hidden) const;
   Result<std::vector<TokenId>> fit(std::vector<TokenId> tokens, bool truncate, size_t index,
                                    bool& truncated) const;
 
@@ -137,6 +140,10 @@ class EncoderModel {
   std::vector<EncoderLayer> layers_;
   // The classification head, on the host (a few rows): cls (optional), cls.output.
   std::vector<float> cls_w_, cls_b_, cls_out_w_, cls_out_b_;
+  // Streams (each with its thread pool) of finished calls at the model's thread count, reused
+  // so that a call does not start threads.
+  mutable std::mutex streams_mu_;
+  mutable std::vector<std::unique_ptr<backend::Stream>> idle_streams_;
 };
 
 }  // namespace tessera::engine

@@ -61,11 +61,34 @@ Result<std::vector<TokenId>> EncoderModel::fit(std::vector<TokenId> tokens, bool
 
 Status EncoderModel::run(const std::vector<std::vector<TokenId>>& texts, int n_threads,
                          std::vector<std::vector<float>>& hidden) const {
+  hidden.assign(texts.size(), {});
+  const int threads = n_threads > 0 ? n_threads : n_threads_;
+  std::unique_ptr<backend::Stream> stream;
+  if (threads == n_threads_) {
+    const std::lock_guard<std::mutex> lock(streams_mu_);
+    if (!idle_streams_.empty()) {
+      stream = std::move(idle_streams_.back());
+      idle_streams_.pop_back();
+    }
+  }
+  if (stream == nullptr) {
+    TESSERA_TRY_ASSIGN(s, backend_->create_stream({threads}));
+    stream = std::move(s);
+  }
+  backend::Stream& st = *stream;
+  TESSERA_TRY(forward_all(st, texts, hidden));
+  if (threads == n_threads_) {
+    const std::lock_guard<std::mutex> lock(streams_mu_);
+    idle_streams_.push_back(std::move(stream));
+  }
+  return {};
+}
+
+Status EncoderModel::forward_all(backend::Stream& st,
+                                 const std::vector<std::vector<TokenId>>& texts,
+                                 std::vector<std::vector<float>>& hidden) const {
   const int64_t E = hp_.n_embd;
   const int64_t F = hp_.n_ff;
-  hidden.assign(texts.size(), {});
-  TESSERA_TRY_ASSIGN(stream, backend_->create_stream({n_threads > 0 ? n_threads : n_threads_}));
-  backend::Stream& st = *stream;
   const backend::AttentionShape shape{hp_.n_head, hp_.n_head, hp_.head_dim, 0.0f};
 
   for (size_t first = 0; first < texts.size();) {
