@@ -389,9 +389,12 @@ Runner add_bench_command(CLI::App& app) {
   auto a = std::make_shared<BenchArgs>();
   CLI::App* cmd = app.add_subcommand(
       "bench", "Time prompt processing and generation of a model, and memory bandwidth");
-  cmd->add_option("--model,-m", a->model, "GGUF model file (a llama or qwen2 decoder)");
+  cmd->add_option("--model,-m", a->model,
+                  "GGUF model file: a decoder (llama, qwen2), or an encoder (bert: embedding "
+                  "throughput at batch 1 and 32)");
   cmd->add_option("-p,--n-prompt", a->n_prompt,
-                  "Prompt tokens of the prompt-processing test (0: skip it; default 512)");
+                  "Prompt tokens of the prompt-processing test (0: skip it; default 512); "
+                  "encoders: tokens per text (at most the model's context)");
   cmd->add_option("-n,--n-gen", a->n_gen,
                   "Tokens of the generation test (0: skip it; default 128)");
   cmd->add_option("-t,--threads", a->threads, "Threads (default: one per core)");
