@@ -178,5 +178,39 @@ TEST(EncoderErrors, BadInputGetsClearErrors) {
       << decoder.error().message;
 }
 
+// Broken encoder files are refused with the tensor named.
+TEST(EncoderErrors, BrokenFilesNameTheTensor) {
+  TempDir dir;
+  const std::string missing = dir.file("missing.gguf");
+  copy_model(model_path("bert-tiny"), missing,
+             [](const gguf::TensorInfo& t, std::vector<int64_t>&) {
+               return t.name != "blk.1.ffn_up.bias";
+             });
+  auto m = EncoderModel::load(missing);
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.error().message.find("blk.1.ffn_up.bias is missing"), std::string::npos)
+      << m.error().message;
+  const std::string short_pos = dir.file("short.gguf");
+  copy_model(model_path("bert-tiny"), short_pos,
+             [](const gguf::TensorInfo& t, std::vector<int64_t>& ne) {
+               if (t.name == "position_embd.weight") ne[1] = 100;
+               return true;
+             });
+  auto s = EncoderModel::load(short_pos);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("position_embd.weight has shape [64, 100], expected [64, 256]"),
+            std::string::npos)
+      << s.error().message;
+  const std::string headless = dir.file("headless.gguf");
+  copy_model(model_path("bert-rerank-tiny"), headless,
+             [](const gguf::TensorInfo& t, std::vector<int64_t>&) {
+               return t.name != "cls.output.weight";
+             });
+  auto h = EncoderModel::load(headless);
+  ASSERT_FALSE(h.ok());
+  EXPECT_NE(h.error().message.find("cls.output.weight is missing"), std::string::npos)
+      << h.error().message;
+}
+
 }  // namespace
 }  // namespace tessera::test

@@ -1,46 +1,10 @@
 // LlmModel::load on files it must refuse, each with a message that names the problem.
-#include <functional>
-#include <limits>
-
-#include "gguf/writer.h"
 #include "llm_test_util.h"
 
 namespace tessera::test {
 namespace {
 
 using engine::LlmModel;
-
-// Copies `src` into `dst`, letting `edit` drop (return false) or reshape a tensor.
-using TensorEdit = std::function<bool(const gguf::TensorInfo& t, std::vector<int64_t>& ne)>;
-
-// `nan_tensor` (F32) is written full of NaNs.
-void copy_model(const std::string& src, const std::string& dst, const TensorEdit& edit,
-                const std::string& nan_tensor = "") {
-  auto file = gguf::GgufFile::open(src);
-  ASSERT_TRUE(file.ok());
-  gguf::Writer w(file->alignment());
-  for (const auto& e : file->metadata()) w.set(e.key, e.value);
-  std::vector<std::vector<uint8_t>> zeros;
-  for (const auto& t : file->tensors()) {
-    std::vector<int64_t> ne(t.ne.begin(), t.ne.begin() + t.n_dims);
-    if (!edit(t, ne)) continue;
-    uint64_t n = 1;
-    for (int64_t d : ne) n *= static_cast<uint64_t>(d);
-    if (t.name == nan_tensor) {
-      std::vector<float> nans(n, std::numeric_limits<float>::quiet_NaN());
-      zeros.emplace_back(reinterpret_cast<const uint8_t*>(nans.data()),
-                         reinterpret_cast<const uint8_t*>(nans.data() + n));
-      ASSERT_TRUE(w.add_tensor(t.name, t.type, ne, zeros.back()).ok());
-    } else if (n == t.n_elements) {
-      ASSERT_TRUE(w.add_tensor(t.name, t.type, ne, {t.data, t.n_bytes}).ok());
-    } else {
-      const auto* info = gguf::tensor_type_info(t.type);
-      zeros.emplace_back(n / info->block_size * info->block_bytes, 0);
-      ASSERT_TRUE(w.add_tensor(t.name, t.type, ne, zeros.back()).ok());
-    }
-  }
-  ASSERT_TRUE(w.write(dst).ok());
-}
 
 TEST(LlmLoadTest, RefusesAnEncoderNamingTheSupportedArchitectures) {
   auto m = LlmModel::load(model_path("bert-tiny"));

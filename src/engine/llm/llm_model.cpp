@@ -37,7 +37,10 @@ Result<std::shared_ptr<const LlmModel>> LlmModel::load(const std::string& path,
   if (spec == nullptr || spec->decoder == nullptr) {
     return make_error(ErrorCode::unsupported,
                       file.name() + ": architecture \"" + std::string(*arch_name) + "\" is " +
-                          (spec == nullptr ? "unknown" : "not a decoder (text generation model)") +
+                          (spec == nullptr ? "unknown"
+                                           : "an encoder (embedding or reranking model; use "
+                                             "tessera embed / rerank), not a decoder (text "
+                                             "generation model)") +
                           "; supported decoder architectures: " + supported_decoders());
   }
   TESSERA_TRY_ASSIGN(hp, read_decoder_hparams(file, spec->name));
