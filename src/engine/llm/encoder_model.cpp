@@ -1,9 +1,7 @@
 // EncoderModel::load: open the file, read the hyperparameters, bind every tensor (checked for
 // presence, type and shape), and read the classification head of rank models to the host.
-#include <thread>
 #include <utility>
 
-#include "backend/cpu/cpu_backend.h"
 #include "engine/llm/encoder.h"
 #include "engine/llm/hparams.h"
 #include "engine/llm/weight_binder.h"
@@ -91,15 +89,12 @@ Result<std::shared_ptr<const EncoderModel>> EncoderModel::load(const std::string
   std::shared_ptr<EncoderModel> model(new EncoderModel(std::move(file), std::move(tokenizer)));
   model->spec_ = spec;
   model->hp_ = hp;
-  model->backend_ = options.backend ? options.backend : backend::make_cpu_backend();
-  const gguf::GgufFile& f = model->file_;
-  TESSERA_TRY_ASSIGN(weights, model->backend_->import_host(f.tensor_data(), f.tensor_data_size(),
-                                                           "weights of " + f.name()));
-  model->weights_ = std::move(weights);
+  TESSERA_TRY_ASSIGN(home, import_weights(model->file_, options));
+  model->backend_ = std::move(home.backend);
+  model->weights_ = std::move(home.weights);
+  model->n_threads_ = home.n_threads;
   TESSERA_TRY(model->bind_tensors());
   TESSERA_TRY(model->read_rank_head());
-  const int hw = static_cast<int>(std::thread::hardware_concurrency());
-  model->n_threads_ = options.n_threads > 0 ? options.n_threads : (hw > 0 ? hw : 1);
   return std::shared_ptr<const EncoderModel>(std::move(model));
 }
 
@@ -147,12 +142,9 @@ Status EncoderModel::bind_tensors() {
     for (const auto& m : mats) {
       TESSERA_TRY_ASSIGN(w, bind.matrix(b + m.name + ".weight", m.in, m.out));
       TESSERA_TRY_ASSIGN(bias, bind.vector(b + m.name + ".bias", m.out));
-      TESSERA_TRY_ASSIGN(p, backend_->prepare_weight(w, b + m.name + ".weight of " + f.name()));
-      if (p.buffer != nullptr) {
-        f.release_pages(w.data, w.bytes());
-        prepared_.push_back(std::move(p.buffer));
-      }
-      *m.w = p.tensor;
+      TESSERA_TRY_ASSIGN(
+          p, prepare_matmul_weight(*backend_, f, w, b + m.name + ".weight", false, prepared_));
+      *m.w = p;
       *m.bias = bias;
     }
     const struct {

@@ -1,9 +1,7 @@
 // LlmModel::load: open the file, read the hyperparameters, bind every tensor (checked for
 // presence, type and shape) as a view into the mapping.
-#include <thread>
 #include <utility>
 
-#include "backend/cpu/cpu_backend.h"
 #include "engine/llm/hparams.h"
 #include "engine/llm/llm.h"
 #include "engine/llm/weight_binder.h"
@@ -49,15 +47,12 @@ Result<std::shared_ptr<const LlmModel>> LlmModel::load(const std::string& path,
   std::shared_ptr<LlmModel> model(new LlmModel(std::move(file), std::move(tokenizer)));
   model->spec_ = spec;
   model->hp_ = hp;
-  model->backend_ = options.backend ? options.backend : backend::make_cpu_backend();
-  const gguf::GgufFile& f = model->file_;
-  TESSERA_TRY_ASSIGN(weights, model->backend_->import_host(f.tensor_data(), f.tensor_data_size(),
-                                                           "weights of " + f.name()));
-  model->weights_ = std::move(weights);
+  TESSERA_TRY_ASSIGN(home, import_weights(model->file_, options));
+  model->backend_ = std::move(home.backend);
+  model->weights_ = std::move(home.weights);
+  model->n_threads_ = home.n_threads;
   TESSERA_TRY(model->bind_tensors());
   TESSERA_TRY(model->prepare_matmul_weights());
-  const int hw = static_cast<int>(std::thread::hardware_concurrency());
-  model->n_threads_ = options.n_threads > 0 ? options.n_threads : (hw > 0 ? hw : 1);
   return std::shared_ptr<const LlmModel>(std::move(model));
 }
 
@@ -134,12 +129,9 @@ Status LlmModel::prepare_matmul_weights() {
   // A weight the backend copied is read from its copy only: its pages of the file mapping are
   // given back (not the embedding table's, which get_rows keeps reading when output is tied).
   const auto prepare = [&](backend::Tensor& w, const std::string& what) -> Status {
-    TESSERA_TRY_ASSIGN(p, backend_->prepare_weight(w, what + " of " + file_.name()));
-    if (p.buffer != nullptr) {
-      if (w.data != token_embd_.data) file_.release_pages(w.data, w.bytes());
-      prepared_.push_back(std::move(p.buffer));
-    }
-    w = p.tensor;
+    TESSERA_TRY_ASSIGN(
+        t, prepare_matmul_weight(*backend_, file_, w, what, w.data == token_embd_.data, prepared_));
+    w = t;
     return {};
   };
   TESSERA_TRY(prepare(output_, "output.weight"));  // a copy when tied: token_embd_ stays natural

@@ -1,5 +1,9 @@
 #include "engine/llm/weight_binder.h"
 
+#include <thread>
+
+#include "backend/cpu/cpu_backend.h"
+
 namespace tessera::engine {
 
 std::string shape_string(const std::vector<int64_t>& ne) {
@@ -65,6 +69,29 @@ Result<backend::Tensor> Binder::vector(const std::string& name, int64_t n, bool 
                                                   ", expected F32");
   }
   return tensor(*t, 1, n);
+}
+
+Result<ModelHome> import_weights(const gguf::GgufFile& f, const LoadOptions& options) {
+  ModelHome home;
+  home.backend = options.backend ? options.backend : backend::make_cpu_backend();
+  TESSERA_TRY_ASSIGN(weights, home.backend->import_host(f.tensor_data(), f.tensor_data_size(),
+                                                        "weights of " + f.name()));
+  home.weights = std::move(weights);
+  const int hw = static_cast<int>(std::thread::hardware_concurrency());
+  home.n_threads = options.n_threads > 0 ? options.n_threads : (hw > 0 ? hw : 1);
+  return home;
+}
+
+Result<backend::Tensor> prepare_matmul_weight(backend::Backend& be, const gguf::GgufFile& f,
+                                              const backend::Tensor& w, const std::string& what,
+                                              bool still_read,
+                                              std::vector<std::unique_ptr<backend::Buffer>>& keep) {
+  TESSERA_TRY_ASSIGN(p, be.prepare_weight(w, what + " of " + f.name()));
+  if (p.buffer != nullptr) {
+    if (!still_read) f.release_pages(w.data, w.bytes());
+    keep.push_back(std::move(p.buffer));
+  }
+  return p.tensor;
 }
 
 }  // namespace tessera::engine

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "engine/llm/llm.h"
 #include "gguf/reader.h"
 #include "util/result.h"
 
@@ -40,5 +41,22 @@ class Binder {
   const backend::Backend& be_;
   const backend::Buffer& weights_;
 };
+
+// The backend a model runs on (the options' one, or a new CPU backend) with the file's tensor
+// data section imported into it, and the model's default thread count.
+struct ModelHome {
+  std::shared_ptr<backend::Backend> backend;
+  std::unique_ptr<backend::Buffer> weights;
+  int n_threads = 1;
+};
+Result<ModelHome> import_weights(const gguf::GgufFile& f, const LoadOptions& options);
+
+// `w` in the backend's preferred arrangement (Backend::prepare_weight). A copy's buffer goes
+// to `keep`, and the file pages of the original are given back unless `still_read` (e.g. an
+// embedding table that get_rows keeps reading).
+Result<backend::Tensor> prepare_matmul_weight(backend::Backend& be, const gguf::GgufFile& f,
+                                              const backend::Tensor& w, const std::string& what,
+                                              bool still_read,
+                                              std::vector<std::unique_ptr<backend::Buffer>>& keep);
 
 }  // namespace tessera::engine
