@@ -33,6 +33,9 @@ Runner add_embed_command(CLI::App& app);
 // `tessera rerank --model FILE --query Q [--sigmoid] [--json] (DOC... | --file F)`
 Runner add_rerank_command(CLI::App& app);
 
+// `tessera gpu ls [--json]`
+Runner add_gpu_command(CLI::App& app);
+
 // `tessera bench (--model FILE [-p N] [-n N] [-r N] | --bandwidth) [-t N] [--json]`
 Runner add_bench_command(CLI::App& app);
 

@@ -87,6 +87,8 @@ int run(int argc, char** argv) {
   commands.emplace_back(app.get_subcommand("embed"), runner);
   runner = add_rerank_command(app);
   commands.emplace_back(app.get_subcommand("rerank"), runner);
+  runner = add_gpu_command(app);
+  commands.emplace_back(app.get_subcommand("gpu")->get_subcommand("ls"), runner);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
