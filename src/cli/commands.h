@@ -15,6 +15,10 @@ namespace tessera::cli {
 
 using Runner = std::function<Status()>;
 
+// For a command that ends normally with another exit code than 0 (tessera doctor: 1 = it would
+// fall back to the CPU); main() returns it when the runner succeeds.
+void set_exit_code(int code);
+
 // `tessera model info FILE [--ctx N] [--parallel N] [--kv-type T] [--json]`
 Runner add_model_info_command(CLI::App& model);
 // `tessera model synth --shape NAME [--arch A] --type T --vocab FILE --out FILE ...`
@@ -33,6 +37,8 @@ Runner add_embed_command(CLI::App& app);
 // `tessera rerank --model FILE --query Q [--sigmoid] [--json] (DOC... | --file F)`
 Runner add_rerank_command(CLI::App& app);
 
+// `tessera doctor [--json] [--root DIR]`
+Runner add_doctor_command(CLI::App& app);
 // `tessera gpu ls [--json]`
 Runner add_gpu_command(CLI::App& app);
 

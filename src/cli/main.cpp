@@ -11,6 +11,8 @@
 namespace tessera::cli {
 namespace {
 
+int g_success_exit_code = 0;  // set_exit_code
+
 // Exit codes, one per error kind (docs/cli.md). 0 = success.
 int exit_code(ErrorCode code) {
   switch (code) {
@@ -63,6 +65,10 @@ std::string human_count(uint64_t n) {
   return buf;
 }
 
+void set_exit_code(int code) {
+  g_success_exit_code = code;
+}
+
 int run(int argc, char** argv) {
   CLI::App app{"Tessera: self-hosted AI apps on your own GPUs, in one binary."};
   app.set_version_flag("--version", std::string("tessera ") + TESSERA_VERSION);
@@ -87,6 +93,8 @@ int run(int argc, char** argv) {
   commands.emplace_back(app.get_subcommand("embed"), runner);
   runner = add_rerank_command(app);
   commands.emplace_back(app.get_subcommand("rerank"), runner);
+  runner = add_doctor_command(app);
+  commands.emplace_back(app.get_subcommand("doctor"), runner);
   runner = add_gpu_command(app);
   commands.emplace_back(app.get_subcommand("gpu")->get_subcommand("ls"), runner);
   try {
@@ -99,7 +107,7 @@ int run(int argc, char** argv) {
   for (const auto& [cmd, run_cmd] : commands) {
     if (cmd->parsed()) st = run_cmd();
   }
-  if (st.ok()) return 0;
+  if (st.ok()) return g_success_exit_code;
   std::fprintf(stderr, "tessera: error: %s\n", st.error().message.c_str());
   return exit_code(st.error().code);
 }

@@ -228,6 +228,7 @@ void apply_visible_devices(Inventory& inv, const std::string& value) {
     const std::string entry = trim(value.substr(start, end - start));
     start = end + 1;
     if (entry.empty() && end == value.size() && value.empty()) break;  // "": no devices
+    if (entry == "-1") break;  // CUDA's "no devices" (this entry and all after it)
     bool matched = false;
     if (all_digits(entry) && entry.size() < 6) {
       const int idx = std::stoi(entry);

@@ -54,8 +54,9 @@ struct Inventory {
 Inventory read_inventory(const std::optional<std::string>& cuda_visible_devices);
 
 // Applies a CUDA_VISIBLE_DEVICES value to an inventory: entries are comma-separated GPU
-// indices, GPU-... UUIDs (or unique prefixes) or MIG-... UUIDs; CUDA ignores everything from
-// the first entry it cannot read, and so do we, reporting that entry in visible_error.
+// indices, GPU-... UUIDs (or unique prefixes) or MIG-... UUIDs ("" or "-1": none); CUDA
+// ignores everything from the first entry it cannot read, and so do we, reporting that entry
+// in visible_error.
 void apply_visible_devices(Inventory& inv, const std::string& value);
 
 }  // namespace tessera::gpu
