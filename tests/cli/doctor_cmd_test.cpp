@@ -186,5 +186,35 @@ TEST(CliDoctor, FailingLibrariesAreReportedNotFatal) {
   EXPECT_TRUE(has(c["fix"], "modprobe nvidia")) << c;
 }
 
+TEST(CliDoctor, CuInitFailing) {
+  const Result r = doctor("cuinit_fails");
+  EXPECT_EQ(r.exit_code, 1);
+  const json c = check(r.j, "libcuda");
+  EXPECT_EQ(c["status"], "FAIL");
+  EXPECT_TRUE(has(c["found"], "cuInit failed: initialization error (CUresult 3)")) << c;
+}
+
+// On this machine as it is: without an NVIDIA driver (CI) the doctor says so plainly and exits
+// 1, and generation still runs on the CPU, saying so once on stderr.
+TEST(CliDoctor, ThisHostWithoutADriver) {
+  if (std::filesystem::exists("/proc/driver/nvidia/version")) {
+    GTEST_SKIP() << "this host has an NVIDIA driver";
+  }
+  const test::CommandResult d = test::run_command(std::string(TESSERA_BIN) + " doctor 2>&1");
+  EXPECT_EQ(d.exit_code, 1) << d.output;
+  EXPECT_NE(d.output.find("verdict: tessera serve would use the CPU: no NVIDIA kernel driver on "
+                          "this host"),
+            std::string::npos)
+      << d.output;
+  const test::CommandResult run =
+      test::run_command(std::string(TESSERA_BIN) + " run --model " +
+                        test::testdata("models/qwen2-tiny.gguf") + " --prompt hi -n 2 2>&1");
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  const std::string line = "tessera: running on the CPU: no NVIDIA kernel driver on this host";
+  const size_t at = run.output.find(line);
+  EXPECT_NE(at, std::string::npos) << run.output;
+  EXPECT_EQ(run.output.find(line, at + 1), std::string::npos) << "logged once";
+}
+
 }  // namespace
 }  // namespace tessera

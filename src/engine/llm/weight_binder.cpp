@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "backend/cpu/cpu_backend.h"
+#include "gpu/backend_choice.h"
 
 namespace tessera::engine {
 
@@ -73,7 +74,12 @@ Result<backend::Tensor> Binder::vector(const std::string& name, int64_t n, bool 
 
 Result<ModelHome> import_weights(const gguf::GgufFile& f, const LoadOptions& options) {
   ModelHome home;
-  home.backend = options.backend ? options.backend : backend::make_cpu_backend();
+  if (options.backend) {
+    home.backend = options.backend;
+  } else {
+    gpu::choose_backend();  // decided and logged once per process; the CPU for now (#8)
+    home.backend = backend::make_cpu_backend();
+  }
   TESSERA_TRY_ASSIGN(weights, home.backend->import_host(f.tensor_data(), f.tensor_data_size(),
                                                         "weights of " + f.name()));
   home.weights = std::move(weights);
