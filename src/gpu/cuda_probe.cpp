@@ -79,10 +79,14 @@ CudaPluginProbe probe_cuda_plugin() {
     lib = dlopen(p.path.c_str(), RTLD_NOW | RTLD_LOCAL);
   }
   if (lib == nullptr) {
-    p.error =
-        "libtessera_cuda.so not found next to the executable or on the library path: this "
-        "is a CPU-only build (" +
-        dl_error() + ")";
+    const std::string e = dl_error();
+    if (e.rfind("libtessera_cuda.so: cannot open shared object file", 0) == 0) {
+      p.error =
+          "libtessera_cuda.so not found next to the executable or on the library path: "
+          "this is a CPU-only build";
+    } else {  // found, but it (or a CUDA library it needs) does not load
+      p.error = "the CUDA backend (libtessera_cuda.so) does not load: " + e;
+    }
     p.path.clear();
     return p;
   }

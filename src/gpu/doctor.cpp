@@ -158,9 +158,12 @@ DoctorReport diagnose(const DoctorInput& in, Inventory inv, CudaDriverProbe cu,
         plugin.path + ": CUDA runtime " + plugin.runtime.str() + ", targets " +
             targets_text(plugin.targets));
   } else {
+    const bool absent = plugin.error.find("CPU-only build") != std::string::npos;
     add("CUDA build", CheckStatus::fail, plugin.error,
-        "use a build with the CUDA backend (the tessera cuda12 / cuda13 images)");
-    failed("this build has no CUDA backend");
+        absent ? "use a build with the CUDA backend (the tessera cuda12 / cuda13 images)"
+               : "install the CUDA runtime libraries it names (or use the tessera image made for "
+                 "this CUDA version)");
+    failed(absent ? "this build has no CUDA backend" : plugin.error);
   }
 
   // 5. Driver against the build's runtime.

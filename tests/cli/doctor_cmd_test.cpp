@@ -186,6 +186,26 @@ TEST(CliDoctor, FailingLibrariesAreReportedNotFatal) {
   EXPECT_TRUE(has(c["fix"], "modprobe nvidia")) << c;
 }
 
+// A plugin that is there but does not load is told apart from a CPU-only build.
+TEST(CliDoctor, PluginThatDoesNotLoad) {
+  test::TempDir dir;
+  test::write_file(dir.file("libtessera_cuda.so"), {'n', 'o', 't', ' ', 'E', 'L', 'F'});
+  Host h;
+  h.plugin = false;
+  h.env = "LD_LIBRARY_PATH=" + std::string(TESSERA_FAKE_NVIDIA_DIR) + ":" + TESSERA_FAKE_CUDA_DIR +
+          ":" + dir.path();
+  const Result r = doctor("a100_80gb", h);
+  EXPECT_EQ(r.exit_code, 1);
+  const json c = check(r.j, "CUDA build");
+  EXPECT_TRUE(has(c["found"], "the CUDA backend (libtessera_cuda.so) does not load")) << c;
+  EXPECT_TRUE(has(c["fix"], "install the CUDA runtime libraries")) << c;
+  Host none;
+  none.plugin = false;
+  const Result cpu_only = doctor("a100_80gb", none);
+  EXPECT_TRUE(has(check(cpu_only.j, "CUDA build")["found"], "this is a CPU-only build"));
+  EXPECT_EQ(cpu_only.j["verdict"]["reason"], "this build has no CUDA backend");
+}
+
 TEST(CliDoctor, CuInitFailing) {
   const Result r = doctor("cuinit_fails");
   EXPECT_EQ(r.exit_code, 1);
