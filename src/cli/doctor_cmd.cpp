@@ -19,11 +19,6 @@ struct DoctorArgs {
   std::string root = "/";
 };
 
-std::optional<std::string> env(const char* name) {
-  const char* v = std::getenv(name);
-  return v != nullptr ? std::optional<std::string>(v) : std::nullopt;
-}
-
 }  // namespace
 
 Runner add_doctor_command(CLI::App& app) {
@@ -34,11 +29,8 @@ Runner add_doctor_command(CLI::App& app) {
   cmd->add_option("--root", a->root,
                   "Read /proc and /dev under this folder (a container's root filesystem)");
   return [a]() -> Status {
-    gpu::DoctorInput in;
+    gpu::DoctorInput in = gpu::doctor_input_from_environment();
     in.root = a->root;
-    in.cuda_visible_devices = env("CUDA_VISIBLE_DEVICES");
-    in.nvidia_visible_devices = env("NVIDIA_VISIBLE_DEVICES");
-    in.nvidia_driver_capabilities = env("NVIDIA_DRIVER_CAPABILITIES");
     const gpu::DoctorReport r = gpu::run_doctor(in);
     if (a->json) {
       nlohmann::ordered_json checks = nlohmann::ordered_json::array();

@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "gpu/compat.h"
+#include "gpu/doctor.h"
 #include "gpu/inventory.h"
 
 namespace tessera::cli {
@@ -122,9 +123,8 @@ Runner add_gpu_command(CLI::App& app) {
   CLI::App* ls = gpu->add_subcommand("ls", "List the GPUs and MIG instances NVML reports");
   ls->add_flag("--json", a->json, "Print the inventory as JSON (docs/cli.md)");
   return [a] {
-    const char* visible = std::getenv("CUDA_VISIBLE_DEVICES");
     const gpu::Inventory inv =
-        gpu::read_inventory(visible ? std::optional<std::string>(visible) : std::nullopt);
+        gpu::read_inventory(gpu::doctor_input_from_environment().cuda_visible_devices);
     if (a->json) {
       std::printf("%s\n", inventory_json(inv).dump(2).c_str());
     } else {

@@ -8,22 +8,10 @@
 #include "gpu/doctor.h"
 
 namespace tessera::gpu {
-namespace {
-
-std::optional<std::string> env(const char* name) {
-  const char* v = std::getenv(name);
-  return v != nullptr ? std::optional<std::string>(v) : std::nullopt;
-}
-
-}  // namespace
 
 const BackendChoice& choose_backend() {
   static const BackendChoice choice = [] {
-    DoctorInput in;
-    in.cuda_visible_devices = env("CUDA_VISIBLE_DEVICES");
-    in.nvidia_visible_devices = env("NVIDIA_VISIBLE_DEVICES");
-    in.nvidia_driver_capabilities = env("NVIDIA_DRIVER_CAPABILITIES");
-    const DoctorReport r = run_doctor(in);
+    const DoctorReport r = run_doctor(doctor_input_from_environment());
     BackendChoice c;
     c.cuda_available = r.backend == "cuda";
     // The CUDA backend itself arrives with issue #8; until then a usable GPU still runs on the

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 
 namespace tessera::gpu {
@@ -68,6 +69,18 @@ const char* check_status_name(CheckStatus s) {
       break;
   }
   return "FAIL";
+}
+
+DoctorInput doctor_input_from_environment() {
+  auto env = [](const char* name) {
+    const char* v = std::getenv(name);
+    return v != nullptr ? std::optional<std::string>(v) : std::nullopt;
+  };
+  DoctorInput in;
+  in.cuda_visible_devices = env("CUDA_VISIBLE_DEVICES");
+  in.nvidia_visible_devices = env("NVIDIA_VISIBLE_DEVICES");
+  in.nvidia_driver_capabilities = env("NVIDIA_DRIVER_CAPABILITIES");
+  return in;
 }
 
 DoctorReport run_doctor(const DoctorInput& in) {

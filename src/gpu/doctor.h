@@ -40,6 +40,10 @@ struct DoctorReport {
   int exit_code() const { return backend == "cuda" ? 0 : 1; }
 };
 
+// CUDA_VISIBLE_DEVICES, NVIDIA_VISIBLE_DEVICES and NVIDIA_DRIVER_CAPABILITIES of this process,
+// root "/".
+DoctorInput doctor_input_from_environment();
+
 DoctorReport run_doctor(const DoctorInput& in);
 
 // The same checks from probes already made (what run_doctor does after probing; tests and the
