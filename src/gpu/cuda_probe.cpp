@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <climits>
+#include <cstdlib>
 
 namespace tessera::gpu {
 namespace {
@@ -11,7 +12,6 @@ namespace {
 using CuInitFn = int (*)(unsigned);
 using CuIntFn = int (*)(int*);
 using CuErrorStringFn = int (*)(int, const char**);
-using PluginInfoFn = const TesseraCudaPluginInfo* (*)();
 
 std::string dl_error() {
   const char* e = dlerror();
@@ -68,19 +68,29 @@ CudaDriverProbe probe_cuda_driver() {
 
 CudaPluginProbe probe_cuda_plugin() {
   CudaPluginProbe p;
-  const std::string dir = executable_dir();
   void* lib = nullptr;
-  if (!dir.empty()) {
-    p.path = dir + "/libtessera_cuda.so";
-    lib = dlopen(p.path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  const char* chosen = std::getenv("TESSERA_CUDA_PLUGIN");
+  if (chosen != nullptr && std::string(chosen) == "none") {
+    p.error = "TESSERA_CUDA_PLUGIN=none: the CUDA backend is turned off";
+    return p;
   }
-  if (lib == nullptr) {
-    p.path = "libtessera_cuda.so";
+  if (chosen != nullptr) {
+    p.path = chosen;
     lib = dlopen(p.path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  } else {
+    const std::string dir = executable_dir();
+    if (!dir.empty()) {
+      p.path = dir + "/libtessera_cuda.so";
+      if (access(p.path.c_str(), F_OK) == 0) lib = dlopen(p.path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    }
+    if (lib == nullptr && (dir.empty() || access(p.path.c_str(), F_OK) != 0)) {
+      p.path = "libtessera_cuda.so";
+      lib = dlopen(p.path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    }
   }
   if (lib == nullptr) {
     const std::string e = dl_error();
-    if (e.rfind("libtessera_cuda.so: cannot open shared object file", 0) == 0) {
+    if (e.rfind(p.path + ": cannot open shared object file", 0) == 0) {
       p.error =
           "libtessera_cuda.so not found next to the executable or on the library path: "
           "this is a CPU-only build";
@@ -90,7 +100,8 @@ CudaPluginProbe probe_cuda_plugin() {
     p.path.clear();
     return p;
   }
-  const auto info_fn = reinterpret_cast<PluginInfoFn>(dlsym(lib, "tessera_cuda_plugin_info"));
+  const auto info_fn =
+      reinterpret_cast<TesseraCudaPluginInfoFn>(dlsym(lib, "tessera_cuda_plugin_info"));
   const TesseraCudaPluginInfo* info = info_fn != nullptr ? info_fn() : nullptr;
   if (info == nullptr || info->abi != 1) {
     p.error = p.path +

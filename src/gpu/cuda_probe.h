@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "gpu/compat.h"
+#include "gpu/cuda_plugin_abi.h"
 
 namespace tessera::gpu {
 
@@ -21,13 +22,6 @@ struct CudaDriverProbe {
 };
 CudaDriverProbe probe_cuda_driver();
 
-// The plugin's C entry point: `extern "C" const TesseraCudaPluginInfo* tessera_cuda_plugin_info()`.
-struct TesseraCudaPluginInfo {
-  int abi = 1;               // this struct's version
-  int cuda_runtime = 0;      // 1000 * major + 10 * minor of the CUDA runtime it was built with
-  const char* targets = "";  // comma-separated: "sm_75,sm_80,...,compute_120"
-};
-
 struct CudaPluginProbe {
   bool loaded = false;
   std::string error;  // e.g. "libtessera_cuda.so not found: this is a CPU-only build"
@@ -35,7 +29,9 @@ struct CudaPluginProbe {
   CudaVersion runtime;
   std::vector<Target> targets;
 };
-// Looks for libtessera_cuda.so next to the running executable, then on the library path.
+// Loads the CUDA backend plugin: the file TESSERA_CUDA_PLUGIN names when that is set ("none":
+// the CUDA backend is turned off), else libtessera_cuda.so next to the running executable,
+// then on the library path.
 CudaPluginProbe probe_cuda_plugin();
 
 }  // namespace tessera::gpu

@@ -42,12 +42,16 @@ Result doctor(const std::string& scenario, const Host& s = {}) {
   std::string path;
   if (s.nvml) path += std::string(TESSERA_FAKE_NVIDIA_DIR) + ":";
   if (s.cuda) path += std::string(TESSERA_FAKE_CUDA_DIR) + ":";
-  if (s.plugin) path += std::string(TESSERA_FAKE_PLUGIN_DIR) + ":";
   path += root.path() + "/nothing";
+  // The fake plugin, or a path where there is none (else the real plugin next to the binary
+  // would be found).
+  const std::string plugin = s.plugin ? std::string(TESSERA_FAKE_PLUGIN_DIR) + "/libtessera_cuda.so"
+                                      : root.path() + "/absent/libtessera_cuda.so";
   const std::string cmd =
       "env -u CUDA_VISIBLE_DEVICES -u NVIDIA_VISIBLE_DEVICES LD_LIBRARY_PATH=" + path +
-      " TESSERA_FAKE_NVML=" + TESSERA_GPU_SCENARIOS + "/" + scenario + ".json " + s.env + " " +
-      TESSERA_BIN + " doctor --json --root " + root.path() + " 2>&1";
+      " TESSERA_CUDA_PLUGIN=" + plugin + " TESSERA_FAKE_NVML=" + TESSERA_GPU_SCENARIOS + "/" +
+      scenario + ".json " + s.env + " " + TESSERA_BIN + " doctor --json --root " + root.path() +
+      " 2>&1";
   const test::CommandResult r = test::run_command(cmd);
   return {r.exit_code, json::parse(r.output, nullptr, false)};
 }
@@ -191,9 +195,7 @@ TEST(CliDoctor, PluginThatDoesNotLoad) {
   test::TempDir dir;
   test::write_file(dir.file("libtessera_cuda.so"), {'n', 'o', 't', ' ', 'E', 'L', 'F'});
   Host h;
-  h.plugin = false;
-  h.env = "LD_LIBRARY_PATH=" + std::string(TESSERA_FAKE_NVIDIA_DIR) + ":" + TESSERA_FAKE_CUDA_DIR +
-          ":" + dir.path();
+  h.env = "TESSERA_CUDA_PLUGIN=" + dir.file("libtessera_cuda.so");
   const Result r = doctor("a100_80gb", h);
   EXPECT_EQ(r.exit_code, 1);
   const json c = check(r.j, "CUDA build");
@@ -204,6 +206,26 @@ TEST(CliDoctor, PluginThatDoesNotLoad) {
   const Result cpu_only = doctor("a100_80gb", none);
   EXPECT_TRUE(has(check(cpu_only.j, "CUDA build")["found"], "this is a CPU-only build"));
   EXPECT_EQ(cpu_only.j["verdict"]["reason"], "this build has no CUDA backend");
+  Host off;
+  off.env = "TESSERA_CUDA_PLUGIN=none";
+  const Result turned_off = doctor("a100_80gb", off);
+  EXPECT_TRUE(has(check(turned_off.j, "CUDA build")["found"], "the CUDA backend is turned off"));
+}
+
+// The real plugin, where this build made one, is found next to the binary and reports the
+// CUDA runtime it was built with and its targets (Turing to Blackwell, PTX of the newest).
+TEST(CliDoctor, ThisBuildsPluginReportsItself) {
+#ifndef TESSERA_CUDA_PLUGIN_BUILT
+  GTEST_SKIP() << "this build has no CUDA plugin (nvcc was not found)";
+#else
+  const test::CommandResult r = test::run_command("env -u TESSERA_CUDA_PLUGIN " +
+                                                  std::string(TESSERA_BIN) + " doctor --json");
+  const json j = json::parse(r.output, nullptr, false);
+  const json c = check(j, "CUDA build");
+  EXPECT_EQ(c["status"], "OK") << r.output;
+  EXPECT_TRUE(has(c["found"], "libtessera_cuda.so: CUDA runtime ")) << c;
+  EXPECT_TRUE(has(c["found"], "sm_75 sm_80 sm_86 sm_89 sm_90 sm_100 sm_120 compute_120")) << c;
+#endif
 }
 
 TEST(CliDoctor, CuInitFailing) {

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "gpu/cuda_probe.h"
+#include "gpu/cuda_plugin_abi.h"
 
 namespace {
 
@@ -34,9 +34,9 @@ const nlohmann::json& scenario() {
 extern "C" {
 
 #ifdef TESSERA_FAKE_PLUGIN
-const tessera::gpu::TesseraCudaPluginInfo* tessera_cuda_plugin_info() {
+const TesseraCudaPluginInfo* tessera_cuda_plugin_info() {
   static std::string targets;
-  static tessera::gpu::TesseraCudaPluginInfo info;
+  static TesseraCudaPluginInfo info;
   const nlohmann::json& s = scenario();
   if (!s.contains("build")) return nullptr;
   targets = s["build"].value("targets", "");
