@@ -15,6 +15,7 @@
 #include "backend/cpu/quant_dot.h"
 #include "cli/bandwidth_probe.h"
 #include "cli/bench_embed.h"
+#include "cli/bench_stats.h"
 #include "cli/commands.h"
 #include "engine/llm/llm.h"
 #include "engine/model_info.h"
@@ -42,32 +43,6 @@ struct BenchArgs {
   bool no_bandwidth = false;
   int bandwidth_mib = 1024;
 };
-
-// Tokens per second of the repetitions of one test, and their summary.
-struct TestStats {
-  int tokens = 0;
-  std::vector<double> runs;
-  double median = 0, min = 0, max = 0, mean = 0, stddev = 0;
-};
-
-TestStats summarize(int tokens, std::vector<double> runs) {
-  TestStats s;
-  s.tokens = tokens;
-  s.runs = runs;
-  std::sort(runs.begin(), runs.end());
-  const size_t k = runs.size();
-  s.min = runs.front();
-  s.max = runs.back();
-  s.median = k % 2 == 1 ? runs[k / 2] : (runs[k / 2 - 1] + runs[k / 2]) / 2;
-  for (double r : runs) s.mean += r;
-  s.mean /= static_cast<double>(k);
-  if (k > 1) {
-    double ss = 0;
-    for (double r : runs) ss += (r - s.mean) * (r - s.mean);
-    s.stddev = std::sqrt(ss / static_cast<double>(k - 1));  // sample stddev, as llama-bench
-  }
-  return s;
-}
 
 Status check_args(const BenchArgs& a) {
   auto bad = [](const std::string& what) { return make_error(ErrorCode::invalid_argument, what); };
@@ -157,12 +132,6 @@ struct BenchReport {
   // it; the reported share is their median (the machine's bandwidth moves between runs).
   std::vector<double> paired_bandwidth, paired_fraction;
 };
-
-double median_of(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t k = v.size();
-  return k == 0 ? 0.0 : k % 2 == 1 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2;
-}
 
 double tg_fraction(const BenchReport& r) {
   if (!r.paired_fraction.empty()) return median_of(r.paired_fraction);

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "cli/bench_stats.h"
 #include "engine/architecture.h"
 #include "engine/llm/encoder.h"
 #include "gguf/reader.h"
@@ -57,22 +58,20 @@ Status bench_encoder(const std::string& path, int threads, int tokens, int reps,
       const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       runs.push_back(s > 0 ? batch / s : 0.0);
     }
-    std::vector<double> sorted = runs;
-    std::sort(sorted.begin(), sorted.end());
-    const size_t k = sorted.size();
-    const double median = k % 2 == 1 ? sorted[k / 2] : (sorted[k / 2 - 1] + sorted[k / 2]) / 2;
+    const TestStats st = summarize(len, runs);
+    const double median = st.median;
     if (json) {
       rows.push_back({{"batch", batch},
                       {"texts_per_s", median},
                       {"tokens_per_s", median * len},
-                      {"min", sorted.front()},
-                      {"max", sorted.back()},
+                      {"min", st.min},
+                      {"max", st.max},
                       {"runs", runs}});
     } else {
       const size_t slash = path.find_last_of('/');
       std::printf("| %s | %d | %d | %.2f (%.2f-%.2f) | %.1f |\n",
                   (slash == std::string::npos ? path : path.substr(slash + 1)).c_str(), len, batch,
-                  median, sorted.front(), sorted.back(), median * len);
+                  median, st.min, st.max, median * len);
     }
   }
   if (json) {

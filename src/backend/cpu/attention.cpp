@@ -51,7 +51,7 @@ void attention_tiled(const float* q, int64_t n_tokens, const AttentionQuery* que
   const auto n_spans = static_cast<int64_t>(spans.size());
   const size_t token_stride = static_cast<size_t>(shape.n_heads) * hd;
   // Causal blocks cost in proportion to their position: jobs alternate between the first and
-  // the last spans so that contiguous thread chunks get equal shares.
+  // the last spans so that each chunk the threads claim mixes cheap and costly blocks.
   parallel_for(pool, n_spans * shape.n_kv_heads, [&](int64_t begin, int64_t end) {
     thread_local std::vector<float> scratch;
     const size_t need = attention_scratch_floats(hd) + 8;

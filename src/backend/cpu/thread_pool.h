@@ -48,7 +48,7 @@ class ThreadPool {
  private:
   using TaskFn = void (*)(void* ctx, int64_t begin, int64_t end);
   void run(int64_t n, int64_t min_chunk, TaskFn fn, void* ctx);
-  void worker_loop(int index);
+  void worker_loop();
   void work();  // claims and runs chunks of the current job until none is left
 
   std::vector<std::thread> workers_;

@@ -33,6 +33,16 @@ void block_codes(TensorType type, const uint8_t* blk, uint8_t codes[kBlock]) {
   for (int k = 0; k < kBlock; ++k) codes[k] = static_cast<uint8_t>(c[k]);
 }
 
+// Q4_0-style steps of 32 codes (0..15) of row i: value 4s + k in the low nibble and value
+// 16 + 4s + k in the high nibble of byte 32s + 4i + k.
+template <class Code>
+void nibble_steps(const Code* codes, int i, uint8_t* out) {
+  for (int k = 0; k < kBlock; ++k) {
+    const int s = k / 4, step = s % 4;
+    out[32 * step + 4 * i + k % 4] |= static_cast<uint8_t>((codes[k] & 0x0F) << (s < 4 ? 0 : 4));
+  }
+}
+
 // One group block from 8 rows' blocks (null: a padding row).
 void group_block(TensorType type, const uint8_t* const blks[kRows], uint8_t* out, size_t bytes) {
   std::memset(out, 0, bytes);
@@ -44,33 +54,21 @@ void group_block(TensorType type, const uint8_t* const blks[kRows], uint8_t* out
   }
   uint8_t* body = out + 16;
   for (int i = 0; i < kRows; ++i) {
+    if (type != TensorType::Q8_0) nibble_steps(codes[i], i, body);  // the low 4 bits
     for (int k = 0; k < kBlock; ++k) {
       const uint8_t c = codes[i][k];
       const int s = k / 4, lane = 4 * i + k % 4;
       if (type == TensorType::Q8_0) {
         body[32 * s + lane] = c;
-        continue;
-      }
-      // Values 0..15 in low nibbles of steps 0..3, values 16..31 in high nibbles.
-      const int step = s % 4;
-      body[32 * step + lane] |= static_cast<uint8_t>((c & 0x0F) << (s < 4 ? 0 : 4));
-      if (type == TensorType::Q5_0 && (c & 0x10) != 0)
+      } else if (type == TensorType::Q5_0 && (c & 0x10) != 0) {
         body[128 + 4 * s + lane / 8] |= 1u << (lane % 8);
+      }
     }
   }
 }
 
 constexpr int64_t kSuper = 256;
 constexpr size_t kQ4KGroupBlock = 1184;
-
-// Q4_0-style steps of 32 codes (0..15) of row i: value 4s + k in the low nibble and value
-// 16 + 4s + k in the high nibble of byte 32s + 4i + k.
-void nibble_steps(const int* codes, int i, uint8_t* out) {
-  for (int k = 0; k < kBlock; ++k) {
-    const int s = k / 4, step = s % 4;
-    out[32 * step + 4 * i + k % 4] |= static_cast<uint8_t>((codes[k] & 0x0F) << (s < 4 ? 0 : 4));
-  }
-}
 
 void repack_q4_k(const uint8_t* src, int64_t rows, int64_t cols, uint8_t* dst) {
   const size_t row_bytes = static_cast<size_t>(cols / kSuper) * 144;

@@ -115,7 +115,6 @@ class EncoderModel {
   EncoderModel& operator=(const EncoderModel&) = delete;
 
  private:
-  struct Pass;  // one forward pass's texts and results (encoder_run.cpp)
   EncoderModel(gguf::GgufFile file, Tokenizer tokenizer);
   Status bind_tensors();
   Status read_rank_head();
