@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
 scripts/install-deps.sh
-git ls-files -z '*.cpp' '*.h' | xargs -0 clang-format --dry-run --Werror
+git ls-files -z '*.cpp' '*.h' '*.cu' '*.cuh' | xargs -0 clang-format --dry-run --Werror
 scripts/build.sh
 scripts/fuzz.sh "${FUZZ_SECONDS:-60}"
 ctest --test-dir build --output-on-failure -j "$jobs"

@@ -38,6 +38,11 @@
 
 namespace tessera::backend {
 
+// The version of this interface (Backend, Stream, Buffer, the op structs): a backend built as a
+// plugin (the CUDA one) must have been compiled against the same version as its loader. Bump it
+// with any change to these classes' layout or virtual functions.
+inline constexpr int kBackendInterfaceVersion = 1;
+
 enum class DeviceKind { cpu, cuda };
 const char* device_kind_name(DeviceKind kind);
 
@@ -140,6 +145,14 @@ class Stream {
   virtual void read(const Tensor& t, void* host) = 0;
   // Waits for every op so far; returns the first error recorded since the last call.
   virtual Status synchronize() = 0;
+
+  // ---- steps (optional). The ops issued from begin_graph() to end_graph() form one step (a
+  // decode step) that a GPU stream may record once as a graph and replay while later steps
+  // issue the same ops with the same arguments; the contents of tensors, index arrays written
+  // with write() inside the step included, may change between steps. Results are the same as
+  // without the marks. The CPU runs the ops as usual. Steps do not nest.
+  virtual void begin_graph() {}
+  virtual void end_graph() {}
 };
 
 class Backend {

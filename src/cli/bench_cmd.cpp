@@ -12,13 +12,17 @@
 #include <thread>
 #include <vector>
 
+#include "backend/cpu/cpu_backend.h"
 #include "backend/cpu/quant_dot.h"
 #include "cli/bandwidth_probe.h"
 #include "cli/bench_embed.h"
+#include "cli/bench_flops.h"
 #include "cli/bench_stats.h"
 #include "cli/commands.h"
 #include "engine/llm/llm.h"
 #include "engine/model_info.h"
+#include "gpu/backend_choice.h"
+#include "gpu/cuda_backend.h"
 #include "util/random.h"
 
 namespace tessera::cli {
@@ -42,6 +46,7 @@ struct BenchArgs {
   bool bandwidth = false;
   bool no_bandwidth = false;
   int bandwidth_mib = 1024;
+  std::string device = "auto";  // auto (the process's choice), cpu or cuda
 };
 
 Status check_args(const BenchArgs& a) {
@@ -64,6 +69,9 @@ Status check_args(const BenchArgs& a) {
   if (a.bandwidth_mib < 1 || a.bandwidth_mib > (1 << 20)) {
     return bad("--bandwidth-mib must be between 1 and 1048576, got " +
                std::to_string(a.bandwidth_mib));
+  }
+  if (a.device != "auto" && a.device != "cpu" && a.device != "cuda") {
+    return bad("--device must be auto, cpu or cuda, got '" + a.device + "'");
   }
   if (a.bandwidth && a.no_bandwidth) return bad("give --bandwidth or --no-bandwidth, not both");
   if (a.model.empty() && !a.bandwidth) {
@@ -124,6 +132,11 @@ struct BenchReport {
   std::string type;
   uint64_t bytes_per_token = 0;
   int threads = 0;
+  std::string device = "cpu";  // the backend's name: cpu, cuda:0
+  bool on_gpu = false;
+  double gpu_copy = 0;        // bytes/s, device to device (read + written)
+  double gpu_bf16_flops = 0;  // FLOP/s, cuBLAS BF16 GEMM
+  double prompt_flops = 0;    // of one pp test prompt
   bool has_pp = false, has_tg = false, has_bandwidth = false;
   TestStats pp, tg;
   double bandwidth = 0;  // bytes/s: the standalone probe's best, or the paired probes' median
@@ -165,7 +178,17 @@ ordered_json report_json(const BenchReport& r) {
     j["tg_runs_bandwidth_gb_per_s"] = bw;
     j["tg_runs_bandwidth_fraction"] = r.paired_fraction;
   }
-  j["kernels"] = backend::cpu::dot_kernels_isa();
+  j["device"] = r.device;
+  if (r.on_gpu) {
+    const double tflops = r.has_pp ? r.prompt_flops * r.pp.median / r.pp.tokens / 1e12 : 0;
+    j["gpu_copy_gb_per_s"] = r.gpu_copy / 1e9;
+    j["gpu_bf16_tflops"] = r.gpu_bf16_flops / 1e12;
+    j["pp_tflops"] = r.has_pp ? ordered_json(tflops) : ordered_json(nullptr);
+    j["pp_tflops_fraction"] =
+        r.has_pp ? ordered_json(tflops * 1e12 / r.gpu_bf16_flops) : ordered_json(nullptr);
+  } else {
+    j["kernels"] = backend::cpu::dot_kernels_isa();
+  }
   return j;
 }
 
@@ -230,11 +253,28 @@ void print_text(const BenchReport& r) {
     if (r.has_pp) add("pp", r.pp);
     if (r.has_tg) add("tg", r.tg);
     print_table(rows, {false, true, true, false, true, true, true, true});
-    std::printf("\nCPU kernels: %s\n", backend::cpu::dot_kernels_isa());
+    if (r.on_gpu) {
+      std::printf("\ndevice: %s\n", r.device.c_str());
+    } else {
+      std::printf("\nCPU kernels: %s\n", backend::cpu::dot_kernels_isa());
+    }
+  }
+  if (r.on_gpu) {
+    std::printf(
+        "\n%s: device-to-device copy %.1f GB/s (read + written); cuBLAS BF16 GEMM %.1f "
+        "TFLOP/s\n",
+        r.device.c_str(), r.gpu_copy / 1e9, r.gpu_bf16_flops / 1e12);
+    if (r.has_pp) {
+      const double flops = r.prompt_flops * r.pp.median / r.pp.tokens;
+      std::printf("pp%d: %.1f TFLOP/s, %.1f%% of the BF16 GEMM peak\n", r.pp.tokens, flops / 1e12,
+                  100.0 * flops / r.gpu_bf16_flops);
+    }
   }
   if (r.has_bandwidth) {
     if (!r.model_path.empty()) std::printf("\n");
-    if (r.paired_fraction.empty()) {
+    if (r.on_gpu) {
+      // the copy figure above is the reference
+    } else if (r.paired_fraction.empty()) {
       std::printf("memory read bandwidth: %.2f GB/s (%d threads, %d MiB buffer, best of %d)\n",
                   r.bandwidth / 1e9, r.threads, r.bandwidth_mib, kBandwidthReps);
     } else {
@@ -260,9 +300,27 @@ void print_text(const BenchReport& r) {
 
 // Times the model's tests into `r` (warm-up first, then the repetitions of pp, then tg; with
 // the bandwidth wanted, a probe read right before each tg repetition).
+// The backend --device asks for: auto is the process's choice (the doctor's verdict).
+Result<std::shared_ptr<backend::Backend>> bench_backend(const std::string& device) {
+  if (device == "cuda") return gpu::make_cuda_backend(0);
+  if (device == "auto" && gpu::choose_backend().device != nullptr) {
+    return gpu::choose_backend().device;
+  }
+  return backend::make_cpu_backend();
+}
+
 Status bench_model(const BenchArgs& a, BenchReport& r) {
   engine::LoadOptions lo;
   lo.n_threads = r.threads;
+  TESSERA_TRY_ASSIGN(be, bench_backend(a.device));
+  lo.backend = be;
+  r.device = std::string(be->name());
+  r.on_gpu = be->kind() == backend::DeviceKind::cuda;
+  if (r.on_gpu) {
+    TESSERA_TRY_ASSIGN(peaks, gpu::measure_cuda_peaks(0));
+    r.gpu_copy = peaks.copy_gbps * 1e9;
+    r.gpu_bf16_flops = peaks.bf16_tflops * 1e12;
+  }
   TESSERA_TRY_ASSIGN(model, engine::LlmModel::load(a.model, lo));
   TESSERA_TRY_ASSIGN(info, engine::read_model_info(model->file()));
   r.model_path = a.model;
@@ -272,6 +330,7 @@ Status bench_model(const BenchArgs& a, BenchReport& r) {
   r.params = info.n_params;
   r.type = info.type_mix.empty() ? "?" : info.type_mix.front().type;
   r.bytes_per_token = weight_bytes_per_token(model->file());
+  r.prompt_flops = prompt_flops(model->file(), model->hparams(), a.n_prompt);
 
   engine::ContextOptions co;
   co.n_ctx = int64_t{a.n_prompt} + a.n_gen;
@@ -303,7 +362,13 @@ Status bench_model(const BenchArgs& a, BenchReport& r) {
     r.pp = std::move(pp);
     r.has_pp = true;
   }
-  if (a.n_gen > 0 && !a.no_bandwidth) {
+  if (a.n_gen > 0 && r.on_gpu) {  // the device's copy bandwidth is the reference
+    TESSERA_TRY_ASSIGN(tg, repeat(a.n_gen, time_generation));
+    r.tg = std::move(tg);
+    r.has_tg = true;
+    r.bandwidth = r.gpu_copy;
+    r.has_bandwidth = true;
+  } else if (a.n_gen > 0 && !a.no_bandwidth) {
     TESSERA_TRY_ASSIGN(
         probe, BandwidthProbe::create(r.threads, static_cast<size_t>(a.bandwidth_mib) << 20));
     std::vector<double> runs;
@@ -373,6 +438,10 @@ Runner add_bench_command(CLI::App& app) {
                 "Measure the memory read bandwidth (alone without --model)");
   cmd->add_flag("--no-bandwidth", a->no_bandwidth,
                 "Do not measure the bandwidth (read right before each generation repetition)");
+  cmd->add_option("--device", a->device,
+                  "Where the model runs: auto (the GPU when tessera doctor says it is usable; "
+                  "default), cpu or cuda (CUDA device 0; GPU runs also measure the device's "
+                  "copy bandwidth and BF16 GEMM peak to compare with)");
   cmd->add_option("--bandwidth-mib", a->bandwidth_mib, "Buffer of the bandwidth probe, MiB")
       ->group("");  // hidden: for tests on small machines
   return [a] { return run_bench(*a); };

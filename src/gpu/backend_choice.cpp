@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "gpu/cuda_backend.h"
 #include "gpu/doctor.h"
 
 namespace tessera::gpu {
@@ -14,13 +15,24 @@ const BackendChoice& choose_backend() {
     const DoctorReport r = run_doctor(doctor_input_from_environment());
     BackendChoice c;
     c.cuda_available = r.backend == "cuda";
-    // The CUDA backend itself arrives with issue #8; until then a usable GPU still runs on the
-    // CPU, and the log says so.
     c.backend = "cpu";
-    c.reason =
-        c.cuda_available ? "a GPU is usable but this runtime has no CUDA backend yet" : r.reason;
-    std::fprintf(stderr, "tessera: running on the CPU: %s (tessera doctor explains)\n",
-                 c.reason.c_str());
+    c.reason = r.reason;
+    if (c.cuda_available) {
+      auto made = make_cuda_backend(0);
+      if (made.ok()) {
+        c.backend = "cuda";
+        c.device = std::move(*made);
+      } else {
+        c.reason = made.error().message;
+      }
+    }
+    if (c.backend == "cuda") {
+      std::fprintf(stderr, "tessera: running on %s: %s\n", std::string(c.device->name()).c_str(),
+                   c.reason.c_str());
+    } else {
+      std::fprintf(stderr, "tessera: running on the CPU: %s (tessera doctor explains)\n",
+                   c.reason.c_str());
+    }
     return c;
   }();
   return choice;

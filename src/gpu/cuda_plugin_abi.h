@@ -3,6 +3,8 @@
    be built by nvcc and checked by the loader whatever the compilers. */
 #pragma once
 
+#include <stddef.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -18,5 +20,24 @@ struct TesseraCudaPluginInfo {
 typedef const struct TesseraCudaPluginInfo* (*TesseraCudaPluginInfoFn)(void);
 
 #ifdef __cplusplus
+}  // extern "C"
+
+namespace tessera::backend {
+class Backend;
 }
+
+/* Exported by the plugin as `tessera_cuda_backend_create` (C linkage, C++ types: the plugin is
+   built with the binary, by the same host compiler): a new backend over CUDA device `device`
+   (the runtime's numbering, after CUDA_VISIBLE_DEVICES), owned by the caller, or null with the
+   reason in error[error_size]. `interface_version` is the caller's kBackendInterfaceVersion
+   (backend/backend.h); a plugin built against another version refuses. */
+typedef tessera::backend::Backend* (*TesseraCudaBackendCreateFn)(int interface_version, int device,
+                                                                 char* error, size_t error_size);
+
+/* Exported as `tessera_cuda_measure_peaks`: the reference figures of device `device` the
+   benchmarks compare with, measured now: device-to-device copy bandwidth (GB/s, bytes read plus
+   bytes written) and the dense BF16 tensor-core peak cuBLAS reaches (TFLOP/s). Returns 0, or
+   non-zero with the reason in error[error_size]. */
+typedef int (*TesseraCudaMeasurePeaksFn)(int device, double* copy_gbps, double* bf16_tflops,
+                                         char* error, size_t error_size);
 #endif

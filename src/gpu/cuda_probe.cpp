@@ -111,6 +111,7 @@ CudaPluginProbe probe_cuda_plugin() {
     return p;
   }
   p.loaded = true;
+  p.handle = lib;
   p.runtime = CudaVersion::from_code(info->cuda_runtime);
   const std::string targets = info->targets != nullptr ? info->targets : "";
   size_t start = 0;

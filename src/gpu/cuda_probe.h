@@ -24,8 +24,9 @@ CudaDriverProbe probe_cuda_driver();
 
 struct CudaPluginProbe {
   bool loaded = false;
-  std::string error;  // e.g. "libtessera_cuda.so not found: this is a CPU-only build"
-  std::string path;   // where it was found
+  std::string error;       // e.g. "libtessera_cuda.so not found: this is a CPU-only build"
+  std::string path;        // where it was found
+  void* handle = nullptr;  // the loaded library (kept loaded: the runtime uses it)
   CudaVersion runtime;
   std::vector<Target> targets;
 };

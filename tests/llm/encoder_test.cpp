@@ -1,10 +1,9 @@
 // The encoder runtime (encoder.h) against llama.cpp's outputs for the tiny BERT models in
 // ../shared/testdata (embeddings: cosine >= 0.9999 and the same token ids; rerank scores
-// within 2e-3 with the same pair tokens and ranking), batching without cross-talk, and bad
-// input.
+// within 2e-3 with the same pair tokens and ranking; the checks of llm_test_util.h), batching
+// without cross-talk, and bad input.
 #include "engine/llm/encoder.h"
 
-#include <cmath>
 #include <string>
 #include <vector>
 
@@ -15,63 +14,16 @@ namespace {
 
 using engine::EmbedOptions;
 using engine::EncoderModel;
-using engine::Pooling;
 
-std::shared_ptr<const EncoderModel> load_encoder(const std::string& name) {
-  auto m = EncoderModel::load(model_path(name));
-  EXPECT_TRUE(m.ok()) << (m.ok() ? "" : m.error().message);
-  return m.ok() ? *m : nullptr;
-}
-
-double cosine(const std::vector<float>& a, const std::vector<float>& b) {
-  double ab = 0, aa = 0, bb = 0;
-  for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
-    ab += static_cast<double>(a[i]) * b[i];
-    aa += static_cast<double>(a[i]) * a[i];
-    bb += static_cast<double>(b[i]) * b[i];
-  }
-  return aa > 0 && bb > 0 ? ab / std::sqrt(aa * bb) : (aa == bb ? 1.0 : 0.0);
-}
-
+// The goldens' comparisons are llm_test_util.h's, shared with cuda_golden_test.cpp.
 TEST(EncoderGolden, BertTinyEmbeddingsAndTokensMatchTheReference) {
-  auto m = load_encoder("bert-tiny");
+  auto m = load_encoder_model("bert-tiny");
   ASSERT_NE(m, nullptr);
-  const nlohmann::json g = read_golden("bert-tiny");
-  const auto E = static_cast<size_t>(g["n_embd"].get<int>());
-  for (const auto& p : g["prompts"]) {
-    const std::string text = p["text"];
-    SCOPED_TRACE("prompt " + std::to_string(p["index"].get<int>()));
-    EXPECT_EQ(m->tokenizer().encode(text), p["tokens"].get<std::vector<int32_t>>());
-    auto e = m->embed({text});
-    ASSERT_TRUE(e.ok()) << e.error().message;
-    ASSERT_EQ((*e)[0].values.size(), E);
-    EXPECT_GE(cosine((*e)[0].values, p["embedding_l2"].get<std::vector<float>>()), 0.9999);
-    EXPECT_EQ((*e)[0].n_tokens, static_cast<int32_t>(p["tokens"].size()));
-    EXPECT_FALSE((*e)[0].truncated);
-    // Every token's last hidden state (pooling none), and the unnormalized mean.
-    EmbedOptions none;
-    none.pooling = Pooling::none;
-    auto t = m->embed({text}, none);
-    ASSERT_TRUE(t.ok());
-    const std::vector<float> want = base64_floats(p["token_embeddings_f32_b64"]);
-    ASSERT_EQ((*t)[0].values.size(), want.size());
-    for (size_t r = 0; r < want.size() / E; ++r) {
-      const std::vector<float> got_row((*t)[0].values.begin() + r * E,
-                                       (*t)[0].values.begin() + (r + 1) * E);
-      const std::vector<float> want_row(want.begin() + r * E, want.begin() + (r + 1) * E);
-      EXPECT_GE(cosine(got_row, want_row), 0.9999) << "token " << r;
-    }
-    EmbedOptions raw;
-    raw.normalize = false;
-    auto mean = m->embed({text}, raw);
-    ASSERT_TRUE(mean.ok());
-    const std::vector<float> want_mean = p["pooled_mean"].get<std::vector<float>>();
-    for (size_t d = 0; d < E; ++d) EXPECT_NEAR((*mean)[0].values[d], want_mean[d], 2e-3) << d;
-  }
+  expect_matches_embedding_golden(*m);
 }
 
 TEST(EncoderBatching, SixtyFourTextsAtOnceEqualOneByOne) {
-  auto m = load_encoder("bert-tiny");
+  auto m = load_encoder_model("bert-tiny");
   ASSERT_NE(m, nullptr);
   std::vector<std::string> texts;
   for (int i = 0; i < 64; ++i) {
@@ -86,54 +38,21 @@ TEST(EncoderBatching, SixtyFourTextsAtOnceEqualOneByOne) {
   for (size_t i = 0; i < texts.size(); ++i) {
     auto one = m->embed({texts[i]});
     ASSERT_TRUE(one.ok());
-    EXPECT_GE(cosine((*all)[i].values, (*one)[0].values), 0.99999) << i;
+    EXPECT_GE(cosine_similarity((*all)[i].values, (*one)[0].values), 0.99999) << i;
     EXPECT_EQ((*all)[i].values, (*one)[0].values) << "text " << i << ": not the same bits";
     EXPECT_EQ((*all)[i].n_tokens, (*one)[0].n_tokens);
   }
 }
 
+// On the CPU a document scored alone gets the same bits as in a batch (batch-invariant).
 TEST(EncoderGolden, RerankerScoresTokensAndRankingMatchTheReference) {
-  auto m = load_encoder("bert-rerank-tiny");
+  auto m = load_encoder_model("bert-rerank-tiny");
   ASSERT_NE(m, nullptr);
-  ASSERT_TRUE(m->has_rank_head());
-  const nlohmann::json g = read_golden("bert-rerank-tiny");
-  const auto queries = g["queries"].get<std::vector<std::string>>();
-  const auto docs = g["documents"].get<std::vector<std::string>>();
-  std::vector<std::vector<float>> scores(queries.size());
-  for (size_t qi = 0; qi < queries.size(); ++qi) {
-    auto r = m->rerank(queries[qi], docs);
-    ASSERT_TRUE(r.ok()) << r.error().message;
-    for (const auto& s : *r) scores[qi].push_back(s.score);
-    for (size_t d = 0; d < docs.size(); ++d) {  // batch-invariant: each document alone
-      auto one = m->rerank(queries[qi], {docs[d]});
-      ASSERT_TRUE(one.ok());
-      EXPECT_EQ((*one)[0].score, scores[qi][d]) << "query " << qi << " document " << d;
-    }
-  }
-  for (const auto& p : g["pairs"]) {
-    const auto qi = p["query_index"].get<size_t>();
-    const auto di = p["document_index"].get<size_t>();
-    SCOPED_TRACE("query " + std::to_string(qi) + " document " + std::to_string(di));
-    EXPECT_EQ(m->pair_tokens(queries[qi], docs[di]), p["tokens"].get<std::vector<int32_t>>());
-    EXPECT_NEAR(scores[qi][di], p["score"].get<double>(), 2e-3);
-  }
-  for (const auto& rk : g["rankings"]) {
-    const auto qi = rk["query_index"].get<size_t>();
-    std::vector<size_t> order(docs.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::stable_sort(order.begin(), order.end(),
-                     [&](size_t a, size_t b) { return scores[qi][a] > scores[qi][b]; });
-    EXPECT_EQ(order, rk["document_indices"].get<std::vector<size_t>>()) << "query " << qi;
-  }
-  engine::RerankOptions sig;
-  sig.sigmoid = true;
-  auto s = m->rerank(queries[0], {docs[0]}, sig);
-  ASSERT_TRUE(s.ok());
-  EXPECT_NEAR((*s)[0].score, 1.0 / (1.0 + std::exp(-scores[0][0])), 1e-6);
+  expect_matches_rerank_golden(*m, 0.0);
 }
 
 TEST(EncoderErrors, BadInputGetsClearErrors) {
-  auto m = load_encoder("bert-tiny");
+  auto m = load_encoder_model("bert-tiny");
   ASSERT_NE(m, nullptr);
   // Empty text: WordPiece still gives [CLS] [SEP], which is embedded like the reference does;
   // a text with no tokens at all is an error naming it.

@@ -21,6 +21,7 @@
 #include "backend/cpu/thread_pool.h"
 #include "backend/cpu/weight.h"
 #include "backend/cpu/weight_repack.h"
+#include "backend/op_checks.h"
 #include "util/host_memory.h"
 
 namespace tessera::backend {
@@ -56,32 +57,11 @@ int64_t elements(const Tensor& t) {
   return t.rows * t.cols;
 }
 
-bool is_f32(const Tensor& t, int64_t rows, int64_t cols) {
-  return t.type == TensorType::F32 && t.data != nullptr && t.rows == rows && t.cols == cols;
-}
-bool is_i32_row(const Tensor& t, int64_t n) {
-  return t.type == TensorType::I32 && (t.data != nullptr || n == 0) && t.rows == 1 && t.cols == n;
-}
-// An absent optional, or an f32 row of n values.
-bool is_optional_row(const Tensor& t, int64_t n) {
-  return !t.present() || is_f32(t, 1, n);
-}
-bool same_shape(const Tensor& a, const Tensor& b) {
-  return is_f32(b, a.rows, a.cols);
-}
-
 cpu::WeightView weight_view(const Tensor& t) {
   return {t.type, t.data, t.rows, t.cols, t.layout};
 }
 bool is_weight(const Tensor& t) {
   return cpu::check_weight(weight_view(t), "weight").ok();
-}
-
-std::optional<KvType> kv_type_of(TensorType t) {
-  for (KvType k : {KvType::f16, KvType::f32, KvType::q8_0}) {
-    if (kv_tensor_type(k) == t) return k;
-  }
-  return std::nullopt;
 }
 
 class CpuStream final : public Stream {
@@ -92,20 +72,12 @@ class CpuStream final : public Stream {
   std::string_view device_name() const override { return kName; }
 
   void get_rows(const Tensor& table, const Tensor& ids, const Tensor& out) override {
-    if (!expect(is_weight(table) && table.layout == Layout::natural && is_i32_row(ids, ids.cols) &&
-                    is_f32(out, ids.cols, table.cols),
-                "get_rows", "table, ids (I32 1 x n) and out (n x table.cols)")) {
-      return;
-    }
+    if (!fits("get_rows", check_get_rows(table, is_weight(table), ids, out))) return;
     record(cpu::get_rows(weight_view(table), i32(ids), ids.cols, f32(out), pool()));
   }
 
   void gather_rows(const Tensor& src, const Tensor& rows, const Tensor& out) override {
-    if (!expect(src.type == TensorType::F32 && is_i32_row(rows, rows.cols) &&
-                    is_f32(out, rows.cols, src.cols),
-                "gather_rows", "src f32, rows (I32 1 x n), out (n x src.cols)")) {
-      return;
-    }
+    if (!fits("gather_rows", check_gather_rows(src, rows, out))) return;
     const size_t row_bytes = src.row_bytes();
     for (int64_t i = 0; i < rows.cols; ++i) {
       const int32_t r = i32(rows)[i];
@@ -117,43 +89,27 @@ class CpuStream final : public Stream {
   }
 
   void matmul(const Tensor& w, const Tensor& x, const Tensor& y, const Tensor& bias) override {
-    if (!expect(is_weight(w) && is_f32(x, x.rows, w.cols) && is_f32(y, x.rows, w.rows) &&
-                    is_optional_row(bias, w.rows),
-                "matmul", "w (rows x cols), x (n x cols), y (n x rows), bias (1 x rows)")) {
-      return;
-    }
+    if (!fits("matmul", check_matmul(w, is_weight(w), x, y, bias))) return;
     cpu::matmul(weight_view(w), f32(x), x.rows, f32(y), bias.present() ? f32(bias) : nullptr,
                 pool());
   }
 
   void rms_norm(const Tensor& x, const Tensor& weight, float eps, const Tensor& y) override {
-    if (!expect(is_f32(x, x.rows, x.cols) && same_shape(x, y) && is_optional_row(weight, x.cols),
-                "rms_norm", "x, y (n x cols), weight (1 x cols)")) {
-      return;
-    }
+    if (!fits("rms_norm", check_rms_norm(x, weight, y))) return;
     cpu::rms_norm(f32(x), weight.present() ? f32(weight) : nullptr, eps, x.rows, x.cols, f32(y),
                   pool());
   }
 
   void layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps,
                   const Tensor& y) override {
-    if (!expect(is_f32(x, x.rows, x.cols) && same_shape(x, y) && is_optional_row(weight, x.cols) &&
-                    is_optional_row(bias, x.cols),
-                "layer_norm", "x, y (n x cols), weight and bias (1 x cols)")) {
-      return;
-    }
+    if (!fits("layer_norm", check_layer_norm(x, weight, bias, y))) return;
     cpu::layer_norm(f32(x), weight.present() ? f32(weight) : nullptr,
                     bias.present() ? f32(bias) : nullptr, eps, x.rows, x.cols, f32(y), pool());
   }
 
   void rope(const Tensor& x, int n_heads, const Tensor& pos, const RopeOp& op) override {
-    const int head_dim = n_heads > 0 ? static_cast<int>(x.cols / n_heads) : 0;
-    if (!expect(is_f32(x, x.rows, x.cols) && n_heads > 0 && x.cols % n_heads == 0 &&
-                    is_i32_row(pos, x.rows) && op.n_rot > 0 && op.n_rot % 2 == 0 &&
-                    op.n_rot <= head_dim && is_optional_row(op.freq_factors, op.n_rot / 2),
-                "rope", "x (n x n_heads * head_dim), pos (I32 1 x n), even n_rot <= head_dim")) {
-      return;
-    }
+    if (!fits("rope", check_rope(x, n_heads, pos, op))) return;
+    const int head_dim = static_cast<int>(x.cols / n_heads);
     const cpu::RopeParams p{op.style, op.n_rot, op.freq_base, op.freq_scale,
                             op.freq_factors.present() ? f32(op.freq_factors) : nullptr};
     cpu::rope(f32(x), x.rows, n_heads, head_dim, i32(pos), p, pool());
@@ -180,10 +136,7 @@ class CpuStream final : public Stream {
     }
   }
   void add_row(const Tensor& a, const Tensor& row, const Tensor& out) override {
-    if (!expect(is_f32(a, a.rows, a.cols) && same_shape(a, out) && is_f32(row, 1, a.cols),
-                "add_row", "a, out (n x cols), row (1 x cols)")) {
-      return;
-    }
+    if (!fits("add_row", check_add_row(a, row, out))) return;
     cpu::add_row(f32(a), f32(row), f32(out), a.rows, a.cols);
   }
   void softmax(const Tensor& x, const Tensor& out) override {
@@ -191,38 +144,22 @@ class CpuStream final : public Stream {
   }
 
   void kv_store(const Tensor& rows, const Tensor& cells, const Tensor& cache) override {
-    const std::optional<KvType> kv = kv_type_of(cache.type);
-    if (!expect(kv.has_value() && cache.data != nullptr && is_f32(rows, rows.rows, cache.cols) &&
-                    is_i32_row(cells, rows.rows),
-                "kv_store", "rows (n x width f32), cells (I32 1 x n), cache (F16/F32/Q8_0)")) {
-      return;
-    }
+    if (!fits("kv_store", check_kv_store(rows, cells, cache))) return;
+    const KvType kv = *kv_type_of(cache.type);
     for (int64_t i = 0; i < rows.rows; ++i) {
       if (!expect(i32(cells)[i] >= 0 && i32(cells)[i] < cache.rows, "kv_store",
                   "cell index out of range")) {
         return;
       }
     }
-    cpu::kv_store(*kv, f32(rows), rows.rows, rows.cols, i32(cells), cache.data, pool());
+    cpu::kv_store(kv, f32(rows), rows.rows, rows.cols, i32(cells), cache.data, pool());
   }
 
   void attention(const Tensor& q, const Tensor& queries, const KvLayer& kv,
                  const AttentionShape& shape, const Tensor& out) override {
-    const std::optional<KvType> type = kv_type_of(kv.k.type);
-    const int64_t width = static_cast<int64_t>(shape.n_heads) * shape.head_dim;
-    const int64_t kv_width = static_cast<int64_t>(shape.n_kv_heads) * shape.head_dim;
+    if (!fits("attention", check_attention(q, queries, kv, shape, out))) return;
+    const KvType type = *kv_type_of(kv.k.type);
     const int64_t n_cells = kv.k.rows;
-    if (!expect(type.has_value() && kv.v.type == kv.k.type && kv.v.rows == n_cells &&
-                    kv.k.cols == kv_width && kv.v.cols == kv_width && shape.n_kv_heads > 0 &&
-                    shape.n_heads % shape.n_kv_heads == 0 && is_f32(q, q.rows, width) &&
-                    is_f32(out, q.rows, width) && queries.type == TensorType::I32 &&
-                    queries.rows == q.rows && queries.cols == 4 &&
-                    is_i32_row(kv.cell_seq, n_cells) && is_i32_row(kv.cell_pos, n_cells),
-                "attention",
-                "q, out (n x n_heads * head_dim), queries (I32 n x 4), K and V (cells x "
-                "n_kv_heads * head_dim), cell_seq and cell_pos (I32 1 x cells)")) {
-      return;
-    }
     const auto* qs = static_cast<const AttentionQuery*>(queries.data);
     for (int64_t t = 0; t < q.rows; ++t) {
       if (!expect(qs[t].cell_begin >= 0 && qs[t].cell_begin <= qs[t].cell_end &&
@@ -231,7 +168,7 @@ class CpuStream final : public Stream {
         return;
       }
     }
-    const cpu::KvCacheView view{*type,   kv.k.data,        kv.v.data,
+    const cpu::KvCacheView view{type,    kv.k.data,        kv.v.data,
                                 n_cells, i32(kv.cell_seq), i32(kv.cell_pos)};
     cpu::attention(f32(q), q.rows, qs, view, shape, f32(out), pool());
   }
@@ -271,12 +208,16 @@ class CpuStream final : public Stream {
   void record(Status s) {
     if (!s.ok() && !error_) error_ = s.error();
   }
+  // False (and the op is skipped) when an earlier error is pending or the op's tensors break
+  // its contract (`violated`: op_checks.h).
+  bool fits(const char* op, const char* violated) {
+    return expect(violated == nullptr, op, violated);
+  }
   bool unary(const Tensor& x, const Tensor& out, const char* op) {
-    return expect(is_f32(x, x.rows, x.cols) && same_shape(x, out), op, "f32 x, out of one shape");
+    return fits(op, check_unary(x, out));
   }
   bool binary(const Tensor& a, const Tensor& b, const Tensor& out, const char* op) {
-    return expect(is_f32(a, a.rows, a.cols) && same_shape(a, b) && same_shape(a, out), op,
-                  "f32 a, b, out of one shape");
+    return fits(op, check_binary(a, b, out));
   }
 
   std::unique_ptr<cpu::ThreadPool> pool_;

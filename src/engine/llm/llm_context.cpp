@@ -10,6 +10,12 @@
 #include "engine/memory_estimate.h"
 
 namespace tessera::engine {
+namespace {
+
+// Batches up to this many tokens (decode of up to this many sequences) are graph steps.
+constexpr size_t kGraphStepTokens = 64;
+
+}  // namespace
 
 void Batch::add(TokenId token, int32_t seq_id, int32_t position, bool logits) {
   tokens.push_back(token);
@@ -53,13 +59,18 @@ Result<std::unique_ptr<LlmContext>> LlmContext::create(std::shared_ptr<const Llm
   ctx->options_ = options;
   ctx->options_.n_batch = std::min(options.n_batch, n_ctx);
   ctx->n_cells_ = n_ctx;
-  backend::Backend& be = ctx->model_->backend();
-  TESSERA_TRY_ASSIGN(buffers,
-                     Buffers::create(be, hp, ctx->options_.n_batch, n_ctx, options.kv_type));
-  ctx->buffers_ = std::move(buffers);
   const int threads = options.n_threads > 0 ? options.n_threads : ctx->model_->n_threads();
-  TESSERA_TRY_ASSIGN(stream, be.create_stream({threads}));
-  ctx->stream_ = std::move(stream);
+  const std::vector<ModelDevice>& devices = ctx->model_->devices();
+  for (const ModelDevice& d : devices) {
+    TESSERA_TRY_ASSIGN(buffers, Buffers::create(*d.backend, hp, d.layer_end - d.layer_begin,
+                                                ctx->options_.n_batch, n_ctx, options.kv_type));
+    ctx->buffers_.push_back(std::move(buffers));
+    TESSERA_TRY_ASSIGN(stream, d.backend->create_stream({threads}));
+    ctx->streams_.push_back(std::move(stream));
+  }
+  if (devices.size() > 1) {
+    ctx->boundary_x_.resize(static_cast<size_t>(ctx->options_.n_batch * hp.n_embd));
+  }
   ctx->cell_seq_.assign(static_cast<size_t>(n_ctx), -1);
   ctx->cell_pos_.assign(static_cast<size_t>(n_ctx), 0);
   ctx->seq_length_.assign(static_cast<size_t>(options.n_seq_max), 0);
@@ -147,29 +158,38 @@ Status LlmContext::decode(const Batch& batch) {
     undo(batch);
     return s;
   }
-  backend::Stream& st = *stream_;
-  const backend::KvLayer& table = buffers_->layers.front();
-  st.write(table.cell_seq, cell_seq_.data());
-  st.write(table.cell_pos, cell_pos_.data());
+  // A small batch (decode) is one step a GPU stream records once and replays while the batch
+  // keeps its shape (Stream::begin_graph); prompts run op by op. A split model's step stops at
+  // each device boundary (a synchronize), so it runs op by op too.
+  const bool step = n <= kGraphStepTokens && streams_.size() == 1;
+  if (step) streams_.front()->begin_graph();
+  for (size_t d = 0; d < streams_.size(); ++d) {
+    const backend::KvLayer& table = buffers_[d]->layers.front();
+    streams_[d]->write(table.cell_seq, cell_seq_.data());
+    streams_[d]->write(table.cell_pos, cell_pos_.data());
+  }
+  Status run;
   const auto chunk = static_cast<size_t>(options_.n_batch);
-  for (size_t b = 0; b < n; b += chunk) forward(batch, b, std::min(n, b + chunk));
+  for (size_t b = 0; b < n && run.ok(); b += chunk) run = forward(batch, b, std::min(n, b + chunk));
+  if (step) streams_.front()->end_graph();
 
   const auto V = static_cast<size_t>(model_->n_vocab());
   logits_ = nullptr;
-  if (n_logit_rows_ > 0) {
+  if (n_logit_rows_ > 0 && run.ok()) {
     logits_ = static_cast<const float*>(logits_buf_->host_data());
     if (logits_ == nullptr) {  // device memory: bring the logits to the host
       logits_host_.resize(static_cast<size_t>(n_logit_rows_) * V);
-      st.read(backend::make_tensor(gguf::TensorType::F32, logits_buf_->data(), n_logit_rows_,
-                                   model_->n_vocab()),
-              logits_host_.data());
+      streams_.back()->read(backend::make_tensor(gguf::TensorType::F32, logits_buf_->data(),
+                                                 n_logit_rows_, model_->n_vocab()),
+                            logits_host_.data());
       logits_ = logits_host_.data();
     }
   }
-  if (Status s = st.synchronize(); !s.ok()) {
+  const Status synced = synchronize_all();
+  if (!run.ok() || !synced.ok()) {
     undo(batch);
-    return make_error(s.error().code, "decode failed on " + std::string(st.device_name()) + ": " +
-                                          s.error().message + "; the batch was not applied");
+    const Error& e = run.ok() ? synced.error() : run.error();
+    return make_error(e.code, e.message + "; the batch was not applied");
   }
 
   for (size_t i = 0; i < n; ++i) {
@@ -204,14 +224,36 @@ Status LlmContext::reserve_logits(int64_t rows) {
       backend::make_tensor(gguf::TensorType::F32, nullptr, rows, model_->n_vocab());
   logits_buf_.reset();
   logits_capacity_ = 0;
-  TESSERA_TRY_ASSIGN(buf, model_->backend().alloc(need.bytes(), "logits"));
+  TESSERA_TRY_ASSIGN(buf, model_->devices().back().backend->alloc(need.bytes(), "logits"));
   logits_buf_ = std::move(buf);
   logits_capacity_ = rows;
   return {};
 }
 
+Status LlmContext::synchronize_all() {
+  Status first;
+  for (size_t d = 0; d < streams_.size(); ++d) {
+    Status s = streams_[d]->synchronize();
+    if (s.ok() || !first.ok()) continue;
+    first = device_error(d, s.error());
+  }
+  return first;
+}
+
+Error LlmContext::device_error(size_t d, const Error& e) const {
+  std::string where(streams_[d]->device_name());
+  if (streams_.size() > 1) {
+    const ModelDevice& m = model_->devices()[d];
+    where +=
+        " (layers " + std::to_string(m.layer_begin) + "-" + std::to_string(m.layer_end - 1) + ")";
+  }
+  return make_error(e.code, "decode failed on " + where + ": " + e.message);
+}
+
 uint64_t LlmContext::backend_bytes() const {
-  return buffers_->bytes() + (logits_buf_ ? logits_buf_->size() : 0);
+  uint64_t bytes = logits_buf_ ? logits_buf_->size() : 0;
+  for (const auto& b : buffers_) bytes += b->bytes();
+  return bytes;
 }
 
 std::span<const float> LlmContext::logits(size_t i) const {

@@ -1,10 +1,12 @@
-// LlmModel::load: open the file, read the hyperparameters, bind every tensor (checked for
-// presence, type and shape) as a view into the mapping.
+// LlmModel::load: open the file, read the hyperparameters, import the tensor data into the
+// device(s) (weight_placement.h), bind every tensor (checked for presence, type and shape) as
+// a view into what its device imported.
 #include <utility>
 
 #include "engine/llm/hparams.h"
 #include "engine/llm/llm.h"
 #include "engine/llm/weight_binder.h"
+#include "engine/llm/weight_placement.h"
 
 namespace tessera::engine {
 namespace {
@@ -47,22 +49,28 @@ Result<std::shared_ptr<const LlmModel>> LlmModel::load(const std::string& path,
   std::shared_ptr<LlmModel> model(new LlmModel(std::move(file), std::move(tokenizer)));
   model->spec_ = spec;
   model->hp_ = hp;
-  TESSERA_TRY_ASSIGN(home, import_weights(model->file_, options));
-  model->backend_ = std::move(home.backend);
-  model->weights_ = std::move(home.weights);
-  model->n_threads_ = home.n_threads;
-  TESSERA_TRY(model->bind_tensors());
+  model->tied_output_ =
+      spec->decoder->output_may_be_tied && model->file_.find_tensor("output.weight") == nullptr;
+  TESSERA_TRY_ASSIGN(placement,
+                     place_weights(model->file_, model->hp_, model->tied_output_, options));
+  model->n_threads_ = placement.n_threads;
+  model->weights_ = std::move(placement.buffers);
+  for (const DevicePlacement& d : placement.devices) {
+    model->devices_.push_back({d.backend, d.layer_begin, d.layer_end, {}});
+  }
+  TESSERA_TRY(model->bind_tensors(placement));
   TESSERA_TRY(model->prepare_matmul_weights());
   return std::shared_ptr<const LlmModel>(std::move(model));
 }
 
-Status LlmModel::bind_tensors() {
+Status LlmModel::bind_tensors(const WeightPlacement& placement) {
   const gguf::GgufFile& f = file_;
-  const Binder bind(f, *backend_, *weights_);
+  const DevicePlacement& first = placement.devices.front();
+  const DevicePlacement& last = placement.devices.back();
+  const Binder bind(f, *first.backend, first.runs);
+  const Binder bind_last(f, *last.backend, last.runs);
   const DecoderTraits& tr = *spec_->decoder;
   const int64_t E = hp_.n_embd;
-  const int64_t kv = static_cast<int64_t>(hp_.n_head_kv) * hp_.head_dim;
-  const int64_t F = hp_.n_ff;
 
   const gguf::TensorInfo* embd = f.find_tensor("token_embd.weight");
   if (embd == nullptr || embd->n_dims != 2) {
@@ -78,21 +86,29 @@ Status LlmModel::bind_tensors() {
   const int64_t V = hp_.n_vocab;
   TESSERA_TRY_ASSIGN(te, bind.matrix("token_embd.weight", E, V));
   token_embd_ = te;
-  TESSERA_TRY_ASSIGN(on, bind.vector("output_norm.weight", E));
+  TESSERA_TRY_ASSIGN(on, bind_last.vector("output_norm.weight", E));
   output_norm_ = on;
-  if (tr.output_may_be_tied && f.find_tensor("output.weight") == nullptr) {
-    output_ = token_embd_;
-  } else {
-    TESSERA_TRY_ASSIGN(out, bind.matrix("output.weight", E, V));
-    output_ = out;
-  }
-  if (tr.rope_freq_factors) {
-    TESSERA_TRY_ASSIGN(rf, bind.vector("rope_freqs.weight", hp_.n_rot / 2, true));
-    rope_freqs_ = rf;
-  }
-
+  TESSERA_TRY_ASSIGN(out,
+                     bind_last.matrix(tied_output_ ? "token_embd.weight" : "output.weight", E, V));
+  output_ = out;
   layers_.resize(static_cast<size_t>(hp_.n_layer));
-  for (int64_t i = 0; i < hp_.n_layer; ++i) {
+  for (size_t d = 0; d < devices_.size(); ++d) {
+    const DevicePlacement& p = placement.devices[d];
+    const Binder on_device(f, *p.backend, p.runs);
+    if (tr.rope_freq_factors) {
+      TESSERA_TRY_ASSIGN(rf, on_device.vector("rope_freqs.weight", hp_.n_rot / 2, true));
+      devices_[d].rope_freq_factors = rf;
+    }
+    TESSERA_TRY(bind_layers(on_device, p.layer_begin, p.layer_end));
+  }
+  return {};
+}
+
+Status LlmModel::bind_layers(const Binder& bind, int64_t begin, int64_t end) {
+  const int64_t E = hp_.n_embd;
+  const int64_t kv = static_cast<int64_t>(hp_.n_head_kv) * hp_.head_dim;
+  const int64_t F = hp_.n_ff;
+  for (int64_t i = begin; i < end; ++i) {
     const std::string b = "blk." + std::to_string(i) + ".";
     DecoderLayer& L = layers_[static_cast<size_t>(i)];
     TESSERA_TRY_ASSIGN(an, bind.vector(b + "attn_norm.weight", E));
@@ -113,7 +129,7 @@ Status LlmModel::bind_tensors() {
     L.ffn_gate = gate;
     L.ffn_up = up;
     L.ffn_down = down;
-    if (tr.qkv_bias) {
+    if (spec_->decoder->qkv_bias) {
       TESSERA_TRY_ASSIGN(bq, bind.vector(b + "attn_q.bias", E));
       TESSERA_TRY_ASSIGN(bk, bind.vector(b + "attn_k.bias", kv));
       TESSERA_TRY_ASSIGN(bv, bind.vector(b + "attn_v.bias", kv));
@@ -128,23 +144,28 @@ Status LlmModel::bind_tensors() {
 Status LlmModel::prepare_matmul_weights() {
   // A weight the backend copied is read from its copy only: its pages of the file mapping are
   // given back (not the embedding table's, which get_rows keeps reading when output is tied).
-  const auto prepare = [&](backend::Tensor& w, const std::string& what) -> Status {
-    TESSERA_TRY_ASSIGN(
-        t, prepare_matmul_weight(*backend_, file_, w, what, w.data == token_embd_.data, prepared_));
+  backend::Backend* be = nullptr;
+  const auto prepare = [&](backend::Tensor& w, const std::string& what, bool still_read) -> Status {
+    TESSERA_TRY_ASSIGN(t, prepare_matmul_weight(*be, file_, w, what, still_read, prepared_));
     w = t;
     return {};
   };
-  TESSERA_TRY(prepare(output_, "output.weight"));  // a copy when tied: token_embd_ stays natural
-  for (size_t i = 0; i < layers_.size(); ++i) {
-    DecoderLayer& L = layers_[i];
-    const std::string b = "blk." + std::to_string(i) + ".";
-    TESSERA_TRY(prepare(L.wq, b + "attn_q.weight"));
-    TESSERA_TRY(prepare(L.wk, b + "attn_k.weight"));
-    TESSERA_TRY(prepare(L.wv, b + "attn_v.weight"));
-    TESSERA_TRY(prepare(L.wo, b + "attn_output.weight"));
-    TESSERA_TRY(prepare(L.ffn_gate, b + "ffn_gate.weight"));
-    TESSERA_TRY(prepare(L.ffn_up, b + "ffn_up.weight"));
-    TESSERA_TRY(prepare(L.ffn_down, b + "ffn_down.weight"));
+  // A copy when tied: the embedding table stays natural for get_rows.
+  be = devices_.back().backend.get();
+  TESSERA_TRY(prepare(output_, "output.weight", tied_output_));
+  for (const ModelDevice& d : devices_) {
+    be = d.backend.get();
+    for (int64_t i = d.layer_begin; i < d.layer_end; ++i) {
+      DecoderLayer& L = layers_[static_cast<size_t>(i)];
+      const std::string b = "blk." + std::to_string(i) + ".";
+      TESSERA_TRY(prepare(L.wq, b + "attn_q.weight", false));
+      TESSERA_TRY(prepare(L.wk, b + "attn_k.weight", false));
+      TESSERA_TRY(prepare(L.wv, b + "attn_v.weight", false));
+      TESSERA_TRY(prepare(L.wo, b + "attn_output.weight", false));
+      TESSERA_TRY(prepare(L.ffn_gate, b + "ffn_gate.weight", false));
+      TESSERA_TRY(prepare(L.ffn_up, b + "ffn_up.weight", false));
+      TESSERA_TRY(prepare(L.ffn_down, b + "ffn_down.weight", false));
+    }
   }
   return {};
 }

@@ -39,9 +39,15 @@ Result<const gguf::TensorInfo*> find_checked(const gguf::GgufFile& f, const std:
 }
 
 backend::Tensor Binder::tensor(const gguf::TensorInfo& t, int64_t rows, int64_t cols) const {
-  auto* data =
-      static_cast<uint8_t*>(weights_.data()) + static_cast<size_t>(t.data - f_.tensor_data());
-  return backend::make_tensor(t.type, data, rows, cols);
+  for (const WeightRun& run : runs_) {
+    if (t.data < run.host || t.n_bytes > run.bytes ||
+        static_cast<size_t>(t.data - run.host) > run.bytes - t.n_bytes) {
+      continue;
+    }
+    auto* data = static_cast<uint8_t*>(run.data) + (t.data - run.host);
+    return backend::make_tensor(t.type, data, rows, cols);
+  }
+  return backend::make_tensor(t.type, nullptr, rows, cols);
 }
 
 Result<backend::Tensor> Binder::matrix(const std::string& name, int64_t cols, int64_t rows,
@@ -69,22 +75,59 @@ Result<backend::Tensor> Binder::vector(const std::string& name, int64_t n, bool 
                                                   std::string(type ? type : "unknown") +
                                                   ", expected F32");
   }
-  return tensor(*t, 1, n);
+  const backend::Tensor v = tensor(*t, 1, n);
+  TESSERA_TRY(backend::check_tensor(v, (f_.name() + ": tensor " + name).c_str()));
+  return v;
+}
+
+Status check_backend_options(const LoadOptions& options) {
+  if (options.backend != nullptr && !options.backends.empty()) {
+    return make_error(ErrorCode::invalid_argument,
+                      "load options name both a backend and a list of backends; set one");
+  }
+  for (size_t i = 0; i < options.backends.size(); ++i) {
+    if (options.backends[i] == nullptr) {
+      return make_error(ErrorCode::invalid_argument,
+                        "load options: backend " + std::to_string(i) + " of the list is null");
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (options.backends[j] != options.backends[i]) continue;
+      return make_error(ErrorCode::invalid_argument, "load options: backends " + std::to_string(j) +
+                                                         " and " + std::to_string(i) +
+                                                         " of the list are the same backend");
+    }
+  }
+  return {};
+}
+
+Result<std::shared_ptr<backend::Backend>> single_backend(const LoadOptions& options) {
+  TESSERA_TRY(check_backend_options(options));
+  if (options.backends.size() > 1) {
+    return make_error(ErrorCode::unsupported, "an encoder runs on one backend; " +
+                                                  std::to_string(options.backends.size()) +
+                                                  " were given");
+  }
+  return options.backends.empty() ? options.backend : options.backends.front();
+}
+
+int default_threads(const LoadOptions& options) {
+  const int hw = static_cast<int>(std::thread::hardware_concurrency());
+  return options.n_threads > 0 ? options.n_threads : (hw > 0 ? hw : 1);
 }
 
 Result<ModelHome> import_weights(const gguf::GgufFile& f, const LoadOptions& options) {
   ModelHome home;
-  if (options.backend) {
-    home.backend = options.backend;
+  TESSERA_TRY_ASSIGN(chosen, single_backend(options));
+  if (chosen != nullptr) {
+    home.backend = std::move(chosen);
   } else {
-    gpu::choose_backend();  // decided and logged once per process; the CPU for now (#8)
-    home.backend = backend::make_cpu_backend();
+    const gpu::BackendChoice& choice = gpu::choose_backend();  // decided and logged once
+    home.backend = choice.device != nullptr ? choice.device : backend::make_cpu_backend();
   }
   TESSERA_TRY_ASSIGN(weights, home.backend->import_host(f.tensor_data(), f.tensor_data_size(),
                                                         "weights of " + f.name()));
   home.weights = std::move(weights);
-  const int hw = static_cast<int>(std::thread::hardware_concurrency());
-  home.n_threads = options.n_threads > 0 ? options.n_threads : (hw > 0 ? hw : 1);
+  home.n_threads = default_threads(options);
   return home;
 }
 
