@@ -101,7 +101,7 @@ TEST(HostStaging, HandsOutDisjointAlignedMemoryAndReusesChunks) {
     ASSERT_NE(a, nullptr);
     ASSERT_NE(b, nullptr);
     EXPECT_EQ(reinterpret_cast<uintptr_t>(b) % 256, 0u);
-    EXPECT_GE(b - a, 100);  // disjoint
+    EXPECT_GE(b - a, 100);                              // disjoint
     auto* big = static_cast<uint8_t*>(st.take(10000));  // larger than a chunk: its own
     ASSERT_NE(big, nullptr);
     EXPECT_EQ(st.chunk_count(), 2u);
