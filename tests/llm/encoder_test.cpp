@@ -25,14 +25,7 @@ TEST(EncoderGolden, BertTinyEmbeddingsAndTokensMatchTheReference) {
 TEST(EncoderBatching, SixtyFourTextsAtOnceEqualOneByOne) {
   auto m = load_encoder_model("bert-tiny");
   ASSERT_NE(m, nullptr);
-  std::vector<std::string> texts;
-  for (int i = 0; i < 64; ++i) {
-    std::string t = "text " + std::to_string(i) + ":";
-    for (int w = 0; w < (i * 37) % 150; ++w) t += " word" + std::to_string((w * 13 + i) % 97);
-    texts.push_back(t);
-  }
-  texts[5] = "";
-  texts[9] = "北京的天气怎么样 😀";
+  const std::vector<std::string> texts = batching_texts();
   auto all = m->embed(texts);
   ASSERT_TRUE(all.ok()) << all.error().message;
   for (size_t i = 0; i < texts.size(); ++i) {

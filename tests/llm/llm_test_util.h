@@ -369,4 +369,18 @@ inline void expect_matches_rerank_golden(const engine::EncoderModel& m, double a
   EXPECT_NEAR((*s)[0].score, 1.0 / (1.0 + std::exp(-(*raw)[0].score)), 1e-6);
 }
 
+// 64 texts of 2 to ~300 tokens, one empty and one of CJK and emoji: a batch whose texts must
+// not see each other.
+inline std::vector<std::string> batching_texts() {
+  std::vector<std::string> texts;
+  for (int i = 0; i < 64; ++i) {
+    std::string t = "text " + std::to_string(i) + ":";
+    for (int w = 0; w < (i * 37) % 150; ++w) t += " word" + std::to_string((w * 13 + i) % 97);
+    texts.push_back(t);
+  }
+  texts[5] = "";
+  texts[9] = "北京的天气怎么样 😀";
+  return texts;
+}
+
 }  // namespace tessera::test

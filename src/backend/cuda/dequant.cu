@@ -32,42 +32,11 @@ __device__ __forceinline__ void load_group(const uint8_t* row, int64_t c0, int c
     constexpr int kElemBytes = block_bytes(T);
     const uint8_t* p = row + c0 * kElemBytes;
     if (cnt == 8 && vec) {
-      if constexpr (T == kF32) {
-        const float4 a = __ldg(reinterpret_cast<const float4*>(p));
-        const float4 b = __ldg(reinterpret_cast<const float4*>(p) + 1);
-        v[0] = a.x;
-        v[1] = a.y;
-        v[2] = a.z;
-        v[3] = a.w;
-        v[4] = b.x;
-        v[5] = b.y;
-        v[6] = b.z;
-        v[7] = b.w;
-      } else {
-        const uint4 q = __ldg(reinterpret_cast<const uint4*>(p));
-        const uint32_t words[4] = {q.x, q.y, q.z, q.w};
-#pragma unroll
-        for (int j = 0; j < 4; ++j) {
-          if constexpr (T == kF16) {
-            v[2 * j] = f16_bits_to_f32(words[j] & 0xffffu);
-            v[2 * j + 1] = f16_bits_to_f32(words[j] >> 16);
-          } else {
-            v[2 * j] = bf16_bits_to_f32(words[j] & 0xffffu);
-            v[2 * j + 1] = bf16_bits_to_f32(words[j] >> 16);
-          }
-        }
-      }
+      load_float8<T>(p, v);
     } else {
 #pragma unroll
       for (int j = 0; j < 8; ++j) {
-        if (j >= cnt) {
-          v[j] = 0.0f;
-        } else if constexpr (T == kF32) {
-          v[j] = __ldg(reinterpret_cast<const float*>(p) + j);
-        } else {
-          const uint32_t h = __ldg(reinterpret_cast<const unsigned short*>(p) + j);
-          v[j] = T == kF16 ? f16_bits_to_f32(h) : bf16_bits_to_f32(h);
-        }
+        v[j] = j < cnt ? load_float1<T>(p + j * kElemBytes) : 0.0f;
       }
     }
   } else {

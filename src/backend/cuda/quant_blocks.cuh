@@ -410,4 +410,47 @@ __device__ __forceinline__ void dequant8<kQ6_K>(const uint8_t* blk, int g, float
   }
 }
 
+// ---- plain float rows (F32, F16, BF16)
+
+// Eight values of a plain-float type T at a 16-byte-aligned global address.
+template <int T>
+__device__ __forceinline__ void load_float8(const uint8_t* p, float (&v)[8]) {
+  if constexpr (T == kF32) {
+    const float4 a = __ldg(reinterpret_cast<const float4*>(p));
+    const float4 b = __ldg(reinterpret_cast<const float4*>(p) + 1);
+    v[0] = a.x;
+    v[1] = a.y;
+    v[2] = a.z;
+    v[3] = a.w;
+    v[4] = b.x;
+    v[5] = b.y;
+    v[6] = b.z;
+    v[7] = b.w;
+  } else {
+    const uint4 q = __ldg(reinterpret_cast<const uint4*>(p));
+    const uint32_t words[4] = {q.x, q.y, q.z, q.w};
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      if constexpr (T == kF16) {
+        v[2 * j] = f16_bits_to_f32(words[j] & 0xffffu);
+        v[2 * j + 1] = f16_bits_to_f32(words[j] >> 16);
+      } else {
+        v[2 * j] = __uint_as_float(words[j] << 16);
+        v[2 * j + 1] = __uint_as_float(words[j] & 0xffff0000u);
+      }
+    }
+  }
+}
+
+// One value of a plain-float type T.
+template <int T>
+__device__ __forceinline__ float load_float1(const uint8_t* p) {
+  if constexpr (T == kF32) {
+    return __ldg(reinterpret_cast<const float*>(p));
+  } else {
+    const uint32_t h = __ldg(reinterpret_cast<const unsigned short*>(p));
+    return T == kF16 ? f16_bits_to_f32(h) : bf16_bits_to_f32(h);
+  }
+}
+
 }  // namespace tessera::cuda::qb

@@ -634,46 +634,6 @@ __global__ void __launch_bounds__(kThreads)
 
 // ---------------------------------------------------------------- F32 / F16 / BF16 kernel
 
-// Eight values at a 16-byte-aligned global address.
-template <int T>
-__device__ __forceinline__ void load_float8(const uint8_t* p, float (&v)[8]) {
-  if constexpr (T == kF32) {
-    const float4 a = __ldg(reinterpret_cast<const float4*>(p));
-    const float4 b = __ldg(reinterpret_cast<const float4*>(p) + 1);
-    v[0] = a.x;
-    v[1] = a.y;
-    v[2] = a.z;
-    v[3] = a.w;
-    v[4] = b.x;
-    v[5] = b.y;
-    v[6] = b.z;
-    v[7] = b.w;
-  } else {
-    const uint4 q = __ldg(reinterpret_cast<const uint4*>(p));
-    const uint32_t words[4] = {q.x, q.y, q.z, q.w};
-#pragma unroll
-    for (int j = 0; j < 4; ++j) {
-      if constexpr (T == kF16) {
-        v[2 * j] = f16_bits_to_f32(words[j] & 0xffffu);
-        v[2 * j + 1] = f16_bits_to_f32(words[j] >> 16);
-      } else {
-        v[2 * j] = __uint_as_float(words[j] << 16);
-        v[2 * j + 1] = __uint_as_float(words[j] & 0xffff0000u);
-      }
-    }
-  }
-}
-
-template <int T>
-__device__ __forceinline__ float load_float1(const uint8_t* p) {
-  if constexpr (T == kF32) {
-    return __ldg(reinterpret_cast<const float*>(p));
-  } else {
-    const uint32_t h = __ldg(reinterpret_cast<const unsigned short*>(p));
-    return T == kF16 ? f16_bits_to_f32(h) : bf16_bits_to_f32(h);
-  }
-}
-
 // vec_w: w is 16-byte aligned and cols a multiple of 8 (a lane takes 8 values per step);
 // vec_x: x is 16-byte aligned too (16-byte activation loads; same arithmetic either way).
 template <int T, int NT, int R>
