@@ -17,8 +17,11 @@
 
 namespace tessera::test {
 
+// A file of the shared test data: below TESSERA_TESTDATA_DIR as configured, or below the folder
+// the environment variable TESSERA_TESTDATA names (a GPU machine that got a copy of it).
 inline std::string testdata(const std::string& rel) {
-  return std::string(TESSERA_TESTDATA_DIR) + "/" + rel;
+  const char* moved = std::getenv("TESSERA_TESTDATA");
+  return std::string(moved != nullptr && *moved != 0 ? moved : TESSERA_TESTDATA_DIR) + "/" + rel;
 }
 
 inline std::string shared_tool(const std::string& name) {
