@@ -3,14 +3,14 @@
 //
 // Weights are `cols` values per row of one GGUF type (ids as in gguf::TensorType, see
 // cuda_weight_type_supported in quant_matvec.h), each row a run of the type's blocks, rows back
-// to back, base pointer 2-byte aligned; cols a multiple of the type's block size. Every value is
-// the CPU reference dequantizer's f32 value bit for bit (gguf/quant_*.cpp), then rounded to the
-// output type to nearest even where that is narrower: F16 weights to f16 and BF16 weights to bf16
-// are exact copies.
+// to back, base pointer 2-byte aligned (4 for F32); cols a multiple of the type's block size. Every
+// value is the CPU reference dequantizer's f32 value bit for bit (gguf/quant_*.cpp), then rounded
+// to the output type to nearest even where that is narrower: F16 weights to f16 and BF16 weights to
+// bf16 are exact copies.
 //
 // Plain C++17 (included by the g++-compiled backend); launchers only enqueue on `stream`: no
 // synchronization, no allocation, no error check (the caller reads cudaGetLastError). Outputs
-// may have any alignment (16-byte aligned ones are written with 16-byte stores). Empty shapes
+// need only their element's alignment (16-byte aligned ones get 16-byte stores). Empty shapes
 // launch nothing.
 #pragma once
 

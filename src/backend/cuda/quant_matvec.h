@@ -2,8 +2,8 @@
 // few tokens, weights read straight from their GGUF blocks (quant_matvec.cu).
 //
 // Weights: `rows` rows of `cols` values of one GGUF type (ids as in gguf::TensorType), each row
-// a run of the type's blocks, rows back to back; the base pointer must be 2-byte aligned (any
-// GGUF tensor is; rows themselves need not be 4- or 16-byte aligned). Supported types:
+// a run of the type's blocks, rows back to back; the base pointer must be 2-byte aligned (4 for
+// F32; any GGUF tensor is; rows themselves need not be 4- or 16-byte aligned). Supported types:
 // F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K.
 //
 // Arithmetic:
@@ -44,8 +44,8 @@ size_t matvec_scratch_bytes(int64_t n, int64_t cols);
 // t < n, r < rows.
 //   type: a supported GGUF type id; cols a multiple of its block size (32 or 256 for quantized
 //         types, anything for F32 / F16 / BF16).
-//   w: device weights (2-byte aligned); x: device f32 [n][cols]; y: device f32 [n][rows],
-//      must not overlap x, bias or scratch; bias: device f32 [rows] or null.
+//   w: device weights (2-byte aligned, 4 for F32); x: device f32 [n][cols];
+//   y: device f32 [n][rows], must not overlap x, bias or scratch; bias: device f32 [rows] or null.
 //   scratch: device memory of at least matvec_scratch_bytes(n, cols) bytes, 16-byte aligned
 //            (cudaMalloc's 256 is), for quantized types; its contents are overwritten. Not
 //            read by anything but this launch's kernels, so it may be reused once the stream
