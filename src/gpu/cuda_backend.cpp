@@ -37,8 +37,8 @@ Result<std::shared_ptr<backend::Backend>> make_cuda_backend(int device) {
   char error[512] = {};
   backend::Backend* b = create(backend::kBackendInterfaceVersion, device, error, sizeof error);
   if (b == nullptr) {
-    return make_error(ErrorCode::unsupported,
-                      std::string("the CUDA backend cannot start: ") + error);
+    return make_error(ErrorCode::unsupported, std::string("the CUDA backend cannot start: ") +
+                                                  error + " (tessera doctor explains)");
   }
   return std::shared_ptr<backend::Backend>(b);
 }

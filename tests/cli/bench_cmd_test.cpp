@@ -121,6 +121,7 @@ TEST(CliBench, ClearErrors) {
       {"bench", 2, "--model"},
       {"bench --bandwidth --no-bandwidth", 2, "not both"},
       {"bench --model /nonexistent/model.gguf", 3, "/nonexistent/model.gguf"},
+      {"bench --model " + kModel + " --device gpu", 2, "--device must be auto, cpu or cuda"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.args);
@@ -128,6 +129,21 @@ TEST(CliBench, ClearErrors) {
     EXPECT_EQ(r.exit_code, c.exit_code) << r.output;
     EXPECT_NE(r.output.find(c.message), std::string::npos) << r.output;
   }
+}
+
+// --device cuda where the CUDA backend cannot start is an error saying why, not a quiet run on
+// the CPU; --device cpu runs on the CPU whatever the host.
+TEST(CliBench, DeviceChoice) {
+  auto r = test::run_command("TESSERA_CUDA_PLUGIN=none " + std::string(TESSERA_BIN) +
+                             " bench --model " + kModel + " --device cuda -p 4 -n 1 -r 1 2>&1");
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("the CUDA backend is turned off"), std::string::npos) << r.output;
+  r = tessera("bench --model " + kModel + " --device cpu -p 4 -n 1 -r 1 --no-bandwidth --json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const json j = json::parse(r.output);
+  EXPECT_EQ(j["device"], "cpu");
+  EXPECT_TRUE(j["kernels"].is_string());
+  EXPECT_FALSE(j.contains("pp_tflops"));
 }
 
 }  // namespace
