@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 #include <string>
 #include <thread>
@@ -114,6 +115,37 @@ TEST(TokenizerErrors, UnknownPreTokenizerIsNamedWithTheSupportedOnes) {
                            "deepseek-coder", "falcon", "mpt", "starcoder", "refact", "command-r",
                            "phi-2", "olmo", "stablelm2", "smollm", "jina-v2-code"}) {
     EXPECT_NE(m.find(name), std::string::npos) << name << " missing from: " << m;
+  }
+}
+
+// Token types or scores stored as numbers the vocabulary cannot hold (a NaN type, a score past
+// the float range: what a fuzzer found) are refused with the key and the entry, not converted.
+TEST(TokenizerErrors, NumbersOutOfRangeAreRefused) {
+  auto source = gguf::GgufFile::open(tessera::test::testdata(vocab_path("llama-spm")));
+  ASSERT_TRUE(source.ok());
+  const size_t n = (*source->get_array("tokenizer.ggml.tokens"))->strings().size();
+  struct Case {
+    const char* key;
+    double bad;
+  };
+  for (const Case c :
+       {Case{"tokenizer.ggml.token_type", std::nan("")}, Case{"tokenizer.ggml.token_type", 1e12},
+        Case{"tokenizer.ggml.scores", 1e300}}) {
+    SCOPED_TRACE(c.key);
+    std::vector<double> values(n, 1.0);  // outlives the writer, which keeps a view of it
+    values[n / 2] = c.bad;
+    const MemoryGguf g = copy_metadata(*source, {c.key}, [&](gguf::Writer& w) {
+      w.set(c.key, gguf::MetaValue::scalar_array(gguf::MetaType::f64,
+                                                 reinterpret_cast<const uint8_t*>(values.data()),
+                                                 values.size()));
+    });
+    auto file = g.open();
+    ASSERT_TRUE(file.ok()) << file.error().message;
+    auto tok = Tokenizer::from_gguf(*file);
+    ASSERT_FALSE(tok.ok());
+    EXPECT_EQ(tok.error().code, ErrorCode::malformed);
+    EXPECT_NE(tok.error().message.find(c.key), std::string::npos) << tok.error().message;
+    EXPECT_NE(tok.error().message.find("out of range"), std::string::npos) << tok.error().message;
   }
 }
 

@@ -1,5 +1,7 @@
 // load_vocab: tokenizer.ggml.* metadata -> Vocab.
+#include <cmath>
 #include <cstring>
+#include <limits>
 #include <optional>
 #include <type_traits>
 
@@ -62,6 +64,17 @@ Result<std::vector<T>> read_numeric_array(const GgufFile& f, std::string_view ke
     if (!d) {
       return vocab_error(f, ErrorCode::malformed,
                          std::string(key) + " must hold numbers, not " + v->to_display(2, 20));
+    }
+    // A value the element type cannot hold (NaN or out of range for an integer, finite but
+    // beyond the float range for a score) is refused rather than converted.
+    const double lo = static_cast<double>(std::numeric_limits<T>::lowest());
+    const double hi = static_cast<double>(std::numeric_limits<T>::max());
+    const bool fits = std::is_floating_point_v<T> ? (!std::isfinite(*d) || (*d >= lo && *d <= hi))
+                                                  : (*d >= lo && *d <= hi);
+    if (!fits) {
+      return vocab_error(f, ErrorCode::malformed,
+                         std::string(key) + " entry " + std::to_string(i) + " (" +
+                             std::to_string(*d) + ") is out of range");
     }
     out[i] = static_cast<T>(*d);
   }
