@@ -133,29 +133,33 @@ void* CudaStream::scratch(Scratch slot, size_t bytes, const char* op) {
   return buf->data();
 }
 
+uint8_t* CudaStream::stage(const Tensor& t, uint64_t op, const char* what, bool& in_step) {
+  const size_t bytes = t.bytes();
+  if (recording_) {
+    const int64_t at = step_staging_.take(bytes);
+    if (at >= 0) {
+      sign(op, {&t}, {static_cast<uint64_t>(at)});
+      in_step = true;
+      return step_block_ + at;
+    }
+    flush_step();  // the step's transfers outgrew the block: the rest runs without a graph
+  }
+  in_step = false;
+  auto* p = static_cast<uint8_t*>(staging_->take(bytes));
+  if (p == nullptr) {
+    record(make_error(ErrorCode::out_of_range, std::string("cuda stream: ") + what +
+                                                   ": no pinned host memory for " + mib(bytes)));
+  }
+  return p;
+}
+
 void CudaStream::write(const Tensor& t, const void* host) {
   if (!fits("write", t.data != nullptr || t.rows == 0 ? nullptr : "a tensor")) return;
   const size_t bytes = t.bytes();
   if (bytes == 0) return;
-  if (recording_) {
-    const int64_t at = step_staging_.take(bytes);
-    if (at >= 0) {
-      uint8_t* src = step_block_ + at;
-      std::memcpy(src, host, bytes);
-      sign(101, {&t}, {static_cast<uint64_t>(at)});
-      void* dst = t.data;
-      enqueue("write",
-              [=](cudaStream_t s) { cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, s); });
-      return;
-    }
-    flush_step();  // the step's transfers outgrew the block: the rest runs without a graph
-  }
-  void* src = staging_->take(bytes);
-  if (src == nullptr) {
-    record(make_error(ErrorCode::out_of_range,
-                      "cuda stream: write: no pinned host memory for " + mib(bytes)));
-    return;
-  }
+  bool in_step = false;
+  uint8_t* src = stage(t, 101, "write", in_step);
+  if (src == nullptr) return;
   std::memcpy(src, host, bytes);
   void* dst = t.data;
   enqueue("write",
@@ -166,28 +170,13 @@ void CudaStream::read(const Tensor& t, void* host) {
   if (!fits("read", t.data != nullptr || t.rows == 0 ? nullptr : "a tensor")) return;
   const size_t bytes = t.bytes();
   if (bytes == 0) return;
+  bool in_step = false;
+  uint8_t* dst = stage(t, 102, "read", in_step);
+  if (dst == nullptr) return;
   const void* src = t.data;
-  if (recording_) {
-    const int64_t at = step_staging_.take(bytes);
-    if (at >= 0) {
-      uint8_t* dst = step_block_ + at;
-      sign(102, {&t}, {static_cast<uint64_t>(at)});
-      enqueue("read",
-              [=](cudaStream_t s) { cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, s); });
-      reads_.push_back({host, dst, bytes, true});
-      return;
-    }
-    flush_step();
-  }
-  void* dst = staging_->take(bytes);
-  if (dst == nullptr) {
-    record(make_error(ErrorCode::out_of_range,
-                      "cuda stream: read: no pinned host memory for " + mib(bytes)));
-    return;
-  }
   enqueue("read",
           [=](cudaStream_t s) { cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, s); });
-  reads_.push_back({host, dst, bytes, false});
+  reads_.push_back({host, dst, bytes, in_step});
 }
 
 void CudaStream::complete_reads(bool step_block_only) {

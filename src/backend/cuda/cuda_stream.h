@@ -85,6 +85,9 @@ class CudaStream final : public backend::Stream {
             std::initializer_list<uint64_t> words = {});
   // Runs `launch` on the stream now, or records it inside a step; checks the launch.
   void enqueue(const char* op, Launch launch);
+  // Pinned host memory for transferring t: inside a step at the step block's next offset (the
+  // offset signed as op `op`; `in_step` set), else staging; null when none (error recorded).
+  uint8_t* stage(const Tensor& t, uint64_t op, const char* what, bool& in_step);
   // Device scratch of at least `bytes` for `slot`, or null (error recorded).
   void* scratch(Scratch slot, size_t bytes, const char* op);
   // Runs the recorded closures of the current step directly on the stream (no graph).

@@ -1,8 +1,6 @@
 // CudaStream's ops: each checks its tensors (backend/op_checks.h), adds its arguments to the
 // step signature, and enqueues one launcher of this folder's kernels. Matmul is in
 // cuda_matmul.cpp.
-#include <cstring>
-
 #include "backend/cuda/attention.h"
 #include "backend/cuda/cuda_stream.h"
 #include "backend/cuda/dequant.h"
@@ -25,11 +23,6 @@ const float* f32_or_null(const Tensor& t) {
 }
 const int32_t* i32(const Tensor& t) {
   return static_cast<const int32_t*>(t.data);
-}
-uint64_t bits(float f) {
-  uint32_t b;
-  std::memcpy(&b, &f, sizeof b);
-  return b;
 }
 int64_t elements(const Tensor& t) {
   return t.rows * t.cols;
@@ -85,7 +78,7 @@ void CudaStream::gather_rows(const Tensor& src, const Tensor& rows, const Tensor
 
 void CudaStream::rms_norm(const Tensor& x, const Tensor& weight, float eps, const Tensor& y) {
   if (!fits("rms_norm", backend::check_rms_norm(x, weight, y))) return;
-  sign(kRmsNorm, {&x, &weight, &y}, {bits(eps)});
+  sign(kRmsNorm, {&x, &weight, &y}, {float_word(eps)});
   const float* in = f32(x);
   const float* w = f32_or_null(weight);
   const int64_t rows = x.rows, cols = x.cols;
@@ -96,7 +89,7 @@ void CudaStream::rms_norm(const Tensor& x, const Tensor& weight, float eps, cons
 void CudaStream::layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps,
                             const Tensor& y) {
   if (!fits("layer_norm", backend::check_layer_norm(x, weight, bias, y))) return;
-  sign(kLayerNorm, {&x, &weight, &bias, &y}, {bits(eps)});
+  sign(kLayerNorm, {&x, &weight, &bias, &y}, {float_word(eps)});
   const float* in = f32(x);
   const float* w = f32_or_null(weight);
   const float* b = f32_or_null(bias);
@@ -110,7 +103,7 @@ void CudaStream::rope(const Tensor& x, int n_heads, const Tensor& pos, const bac
   if (!fits("rope", backend::check_rope(x, n_heads, pos, op))) return;
   sign(kRope, {&x, &pos, &op.freq_factors},
        {static_cast<uint64_t>(n_heads), static_cast<uint64_t>(op.style),
-        static_cast<uint64_t>(op.n_rot), bits(op.freq_base), bits(op.freq_scale)});
+        static_cast<uint64_t>(op.n_rot), float_word(op.freq_base), float_word(op.freq_scale)});
   float* data = f32(x);
   const int64_t n = x.rows;
   const int head_dim = static_cast<int>(x.cols / n_heads);
@@ -144,7 +137,7 @@ void CudaStream::mul(const Tensor& a, const Tensor& b, const Tensor& out) {
 
 void CudaStream::scale(const Tensor& x, float factor, const Tensor& out) {
   if (!fits("scale", backend::check_unary(x, out))) return;
-  sign(kScale, {&x, &out}, {bits(factor)});
+  sign(kScale, {&x, &out}, {float_word(factor)});
   const float* in = f32(x);
   float* o = f32(out);
   const int64_t n = elements(x);
@@ -219,7 +212,7 @@ void CudaStream::attention(const Tensor& q, const Tensor& queries, const backend
   }
   sign(kAttention, {&q, &queries, &kv.k, &kv.v, &kv.cell_seq, &kv.cell_pos, &out},
        {static_cast<uint64_t>(shape.n_heads), static_cast<uint64_t>(shape.n_kv_heads),
-        static_cast<uint64_t>(shape.head_dim), bits(shape.scale)});
+        static_cast<uint64_t>(shape.head_dim), float_word(shape.scale)});
   const int64_t n = q.rows, n_cells = kv.k.rows;
   void* work = scratch(
       kAttention, attention_scratch_bytes(n, shape.n_heads, shape.head_dim, n_cells), "attention");

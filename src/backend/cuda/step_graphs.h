@@ -20,16 +20,20 @@
 
 namespace tessera::cuda {
 
+// A float's bits as a signature word (so 0.0 and -0.0, or two NaNs, are told apart as launch
+// arguments are).
+inline uint64_t float_word(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, sizeof bits);
+  return bits;
+}
+
 class StepSignature {
  public:
   void clear() { words_.clear(); }
   void add(uint64_t w) { words_.push_back(w); }
   void add_pointer(const void* p) { words_.push_back(reinterpret_cast<uintptr_t>(p)); }
-  void add_float(float f) {
-    uint32_t bits;
-    std::memcpy(&bits, &f, sizeof bits);
-    words_.push_back(bits);
-  }
+  void add_float(float f) { words_.push_back(float_word(f)); }
   bool operator==(const StepSignature& o) const { return words_ == o.words_; }
   size_t size() const { return words_.size(); }
 

@@ -66,15 +66,11 @@ EncoderModel::EncoderModel(gguf::GgufFile file, Tokenizer tokenizer)
 Result<std::shared_ptr<const EncoderModel>> EncoderModel::load(const std::string& path,
                                                                const LoadOptions& options) {
   TESSERA_TRY_ASSIGN(file, gguf::GgufFile::open(path));
-  auto arch_name = file.get_string("general.architecture");
-  if (!arch_name.ok()) {
-    return make_error(ErrorCode::malformed,
-                      file.name() + ": general.architecture is missing or not a string");
-  }
-  const ArchSpec* spec = find_architecture(*arch_name);
+  TESSERA_TRY_ASSIGN(arch_name, read_architecture(file));
+  const ArchSpec* spec = find_architecture(arch_name);
   if (spec == nullptr) {
     return make_error(ErrorCode::unsupported, file.name() + ": architecture \"" +
-                                                  std::string(*arch_name) +
+                                                  std::string(arch_name) +
                                                   "\" is unknown; supported encoders: bert");
   }
   if (spec->kind != ModelKind::encoder) {

@@ -17,6 +17,15 @@ std::string shape_string(const gguf::TensorInfo& t) {
   return shape_string(std::vector<int64_t>(t.ne.begin(), t.ne.begin() + t.n_dims));
 }
 
+Result<std::string_view> read_architecture(const gguf::GgufFile& f) {
+  auto name = f.get_string("general.architecture");
+  if (!name.ok()) {
+    return make_error(ErrorCode::malformed,
+                      f.name() + ": general.architecture is missing or not a string");
+  }
+  return *name;
+}
+
 // Finds `name` and checks its shape (ggml order). Returns nullptr (no error) when absent and
 // optional.
 Result<const gguf::TensorInfo*> find_checked(const gguf::GgufFile& f, const std::string& name,

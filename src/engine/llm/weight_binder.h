@@ -21,6 +21,9 @@ namespace tessera::engine {
 std::string shape_string(const std::vector<int64_t>& ne);
 std::string shape_string(const gguf::TensorInfo& t);
 
+// The file's general.architecture. Errors (malformed): missing or not a string.
+Result<std::string_view> read_architecture(const gguf::GgufFile& f);
+
 // Finds `name` and checks its shape (ggml order). Returns nullptr (no error) when absent and
 // optional. Errors (malformed): missing, or another shape (both shapes named).
 Result<const gguf::TensorInfo*> find_checked(const gguf::GgufFile& f, const std::string& name,
