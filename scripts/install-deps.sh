@@ -13,6 +13,8 @@ packages=(
   clang libclang-rt-14-dev                        # libFuzzer targets (clang's -fsanitize=fuzzer)
   clang-format                                    # the code format check in scripts/test.sh
   python3                                         # shared/tools: reference GGUF writer for tests
+  libyaml-cpp-dev                                 # operator config (GPU slices, quotas) with line numbers
+  libcpp-httplib-dev                              # HTTP client (tessera pull) and, later, the server
 )
 
 missing=()

@@ -28,6 +28,10 @@ int exit_code(ErrorCode code) {
       return 6;
     case ErrorCode::out_of_range:
       return 7;
+    case ErrorCode::unavailable:
+      return 8;
+    case ErrorCode::cancelled:
+      return 9;
   }
   return 1;
 }

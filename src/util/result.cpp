@@ -16,6 +16,10 @@ const char* error_code_name(ErrorCode code) {
       return "unsupported";
     case ErrorCode::out_of_range:
       return "out_of_range";
+    case ErrorCode::unavailable:
+      return "unavailable";
+    case ErrorCode::cancelled:
+      return "cancelled";
   }
   return "unknown";
 }

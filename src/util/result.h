@@ -21,6 +21,8 @@ enum class ErrorCode {
   malformed,         // input data breaks its format
   unsupported,       // well-formed, but a feature we do not handle (yet)
   out_of_range,      // a size or count past what we can represent or allow
+  unavailable,       // busy right now (a full queue, a model loading): try again later
+  cancelled,         // the caller gave up on it (a cancelled request)
 };
 
 // Stable lower-case name of a code, for JSON and logs.
