@@ -114,7 +114,8 @@ Result<std::vector<Place>> build_places(const gpu::Inventory& inv, const Schedul
     p.description = g.name;
     p.uuid = g.uuid;
     p.cuda_ordinal = ordinal++;
-    const uint64_t used = g.memory_used > 0 ? g.memory_used : minus(g.memory_total, g.memory_free);
+    // NVML's free figure when it gave one, else total minus used (neither: all of it).
+    const uint64_t used = g.memory_free > 0 ? minus(g.memory_total, g.memory_free) : g.memory_used;
     p.capacity = usable(g.memory_total, used, config.gpu_reserve);
     places.push_back(std::move(p));
   }

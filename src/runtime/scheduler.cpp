@@ -277,14 +277,20 @@ Status Scheduler::load_locked(std::unique_lock<std::mutex>& lock,
   LoadedModel& m = *loaded;
   uint64_t measured = 0;
   for (const auto& b : m.backends) measured += b->memory().in_use();
-  const uint64_t extra = f.estimate.total > measured ? f.estimate.total - measured : 0;
+  // What the model allocates after load, per request: a decoder's logits rows (one per
+  // sequence; the last device holds them), an encoder's compute buffers.
+  const uint64_t later =
+      f.decoder ? static_cast<uint64_t>(f.info.n_vocab) * static_cast<uint64_t>(f.parallel) * 4
+                : f.estimate.compute;
   for (size_t i = 0; i < m.backends.size(); ++i) {
-    // Charged: what it holds plus its share of what the estimate says is still to come
-    // (compute buffers made per request), within what was reserved. The backend's limit
-    // becomes the charge: the model can never take more of its place than it is charged.
+    // Charged: what it holds, plus what it will allocate later on the last device, at least
+    // the estimate, within what was reserved. The backend's limit becomes the charge: the
+    // model can never take more of its place than it is charged.
     const uint64_t held = m.backends[i]->memory().in_use();
-    const uint64_t charge = std::min(limits[i], held + extra / m.backends.size());
-    e->charges[i].second = std::max(charge, held);
+    const bool last = i + 1 == m.backends.size();
+    uint64_t want = held + (last ? later : 0);
+    if (m.backends.size() == 1) want = std::max(want, f.estimate.total);
+    e->charges[i].second = std::max(std::min(limits[i], want), held);
     m.backends[i]->set_memory_limit(e->charges[i].second);
   }
   e->measured = measured;

@@ -226,6 +226,7 @@ class CpuStream final : public Stream {
 
 class CpuBackend final : public Backend {
  public:
+  explicit CpuBackend(const CpuBackendOptions& options) : options_(options) {}
   std::string_view name() const override { return kName; }
   DeviceKind kind() const override { return DeviceKind::cpu; }
   bool supports_weight_type(gguf::TensorType type) const override {
@@ -237,7 +238,8 @@ class CpuBackend final : public Backend {
   // weights stay as they are.
   Result<PreparedWeight> prepare_weight(const Tensor& w, std::string_view what) override {
     Layout layout = Layout::natural;
-    if (w.layout != Layout::natural) return PreparedWeight{w, nullptr};
+    if (w.layout != Layout::natural || !options_.rearrange_weights)
+      return PreparedWeight{w, nullptr};
     if (cpu::rows8_supported(w.type) && cpu::find_packed_gemm(w.type) != nullptr) {
       layout = Layout::rows8;
     } else if (cpu::rows32_supported(w.type) && cpu::find_rows32_gemm() != nullptr) {
@@ -290,12 +292,15 @@ class CpuBackend final : public Backend {
     if (threads == 0) threads = static_cast<int>(std::thread::hardware_concurrency());
     return std::unique_ptr<Stream>(new CpuStream(threads > 0 ? threads : 1));
   }
+
+ private:
+  CpuBackendOptions options_;
 };
 
 }  // namespace
 
-std::shared_ptr<Backend> make_cpu_backend() {
-  return std::make_shared<CpuBackend>();
+std::shared_ptr<Backend> make_cpu_backend(const CpuBackendOptions& options) {
+  return std::make_shared<CpuBackend>(options);
 }
 
 }  // namespace tessera::backend

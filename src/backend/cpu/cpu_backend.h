@@ -10,7 +10,14 @@
 
 namespace tessera::backend {
 
+struct CpuBackendOptions {
+  // Copy matmul weights into the arrangement the fastest kernels read (prepare_weight). Off:
+  // weights are only ever read in place from the file (slower; no copies; the memory a GPU
+  // would hold, which is what the scheduler's tests want of a stand-in GPU).
+  bool rearrange_weights = true;
+};
+
 // A new CPU backend with its own memory account (no limit until set_memory_limit).
-std::shared_ptr<Backend> make_cpu_backend();
+std::shared_ptr<Backend> make_cpu_backend(const CpuBackendOptions& options = {});
 
 }  // namespace tessera::backend
