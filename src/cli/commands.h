@@ -42,6 +42,9 @@ Runner add_doctor_command(CLI::App& app);
 // `tessera gpu ls [--json]`
 Runner add_gpu_command(CLI::App& app);
 
+// `tessera ps [--json] [--data-dir DIR]`
+Runner add_ps_command(CLI::App& app);
+
 // `tessera bench (--model FILE [-p N] [-n N] [-r N] | --bandwidth) [-t N] [--json]`
 Runner add_bench_command(CLI::App& app);
 

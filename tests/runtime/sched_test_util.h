@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -134,6 +135,7 @@ struct Harness {
   ManualClock clock;
   LogLines log;
   std::map<std::string, std::string> models = test_models();
+  std::filesystem::path status_file;  // where the scheduler publishes (empty: nowhere)
   std::unique_ptr<Scheduler> scheduler;
 
   // Builds places from `inv` and `yaml`, and a scheduler over them whose backends are CPU
@@ -165,6 +167,7 @@ struct Harness {
     o.background = background;
     o.log = log.sink();
     o.n_threads = 2;
+    o.status_file = status_file;
     auto s = Scheduler::create(std::move(o));
     ASSERT_TRUE(s.ok()) << s.error().message;
     scheduler = std::move(*s);

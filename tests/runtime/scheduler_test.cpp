@@ -4,6 +4,7 @@
 #include "runtime/scheduler.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include <thread>
 
 #include "runtime/sched_test_util.h"
+#include "runtime/status_file.h"
 
 namespace tessera::runtime {
 namespace {
@@ -433,6 +435,52 @@ TEST(Scheduler, AModelThatFitsNowhereGetsTheExplainedError) {
       << msg;
   EXPECT_TRUE(h.log.contains("cannot load model qwen"));
   EXPECT_TRUE(h.loaded_names().empty());
+}
+
+std::string run(const std::string& command) {
+  std::string out;
+  FILE* p = popen(command.c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  pclose(p);
+  return out;
+}
+
+TEST(Scheduler, PublishesItsStatusForTesseraPs) {
+  const std::string data = ::testing::TempDir() + "sched_ps";
+  std::filesystem::remove_all(data);
+  std::filesystem::create_directories(data + "/run");
+  Harness h;
+  h.status_file = status_file_path(data + "/run", static_cast<int>(getpid()));
+  h.start(testing::small_gpus({1ull << 30}), "gpu_reserve: 0\nkeep_alive: 5m\n");
+  { ASSERT_TRUE(h.get("qwen").ok()); }
+  auto held = h.get("spm");
+  h.scheduler->tick();
+  ASSERT_TRUE(std::filesystem::exists(h.status_file));
+  const std::string ps = std::string(TESSERA_BIN) + " ps --data-dir " + data;
+  const nlohmann::json j = nlohmann::json::parse(run(ps + " --json"));
+  ASSERT_EQ(j["processes"].size(), 1u) << j.dump();
+  const auto& proc = j["processes"][0];
+  EXPECT_EQ(proc["pid"], static_cast<int>(getpid()));
+  ASSERT_EQ(proc["models"].size(), 2u);
+  const auto& qwen = proc["models"][0];
+  EXPECT_EQ(qwen["name"], "qwen");
+  EXPECT_EQ(qwen["places"][0]["id"], "gpu0");
+  EXPECT_EQ(qwen["context"], 256);
+  EXPECT_EQ(qwen["keep_alive"], "5m");
+  EXPECT_NE(qwen["until"].get<std::string>().find("from now"), std::string::npos) << qwen;
+  EXPECT_EQ(proc["models"][1]["until"], "in use");
+  EXPECT_EQ(proc["counters"]["loads"], 2);
+  const std::string table = run(ps);
+  EXPECT_NE(table.find("NAME"), std::string::npos) << table;
+  EXPECT_NE(table.find("qwen"), std::string::npos) << table;
+  EXPECT_NE(table.find("in use"), std::string::npos) << table;
+  held = make_error(ErrorCode::cancelled, "done");
+  h.scheduler.reset();  // stops: the file goes
+  EXPECT_FALSE(std::filesystem::exists(h.status_file));
+  EXPECT_NE(run(ps).find("no serving process"), std::string::npos);
+  std::filesystem::remove_all(data);
 }
 
 }  // namespace
