@@ -179,6 +179,26 @@ bool gguf_seeds(const std::string& dir) {
 
 }  // namespace
 
+// Scheduler configs: every key, slices, quotas, model policies, and a few broken ones.
+bool scheduler_config_seeds(const std::string& dir) {
+  const char* samples[] = {
+      "keep_alive: 10m\nmax_loaded_models: 4\nmax_queue: 8\ncontext: 2048\nparallel: 2\n"
+      "kv_type: q8_0\ngpu_reserve: 256MiB\nsplit: false\nroom_wait: 2s\n"
+      "cpu: {use: always, memory: 4GiB}\n",
+      "slices:\n  - name: team-a\n    device: 0\n    memory: 20GiB\n    apps: [bot]\n"
+      "  - {name: b, device: MIG-0000, memory: 1.5GiB, models: [qwen]}\n",
+      "quotas:\n  - app: bot\n    memory: 8GiB\n    kv_tokens: 8192\n"
+      "models:\n  qwen: {pinned: true, keep_alive: -1, context: 8192, parallel: 4}\n",
+      "keep_alive: -5m\nslices: {name: a}\n",
+      "a: &x [1, *x]\n? [complex, key]\n: value\n",
+  };
+  bool ok = true;
+  for (size_t i = 0; i < std::size(samples); ++i) {
+    ok &= save_bytes(dir + "/sample-" + std::to_string(i) + ".yaml", samples[i]);
+  }
+  return ok;
+}
+
 int main(int argc, char** argv) {
   if (argc != 3) {
     std::fprintf(stderr, "usage: make_fuzz_seeds TARGET DIR\n");
@@ -193,6 +213,8 @@ int main(int argc, char** argv) {
     ok = tokenizer_seeds(dir);
   } else if (target == "fuzz_jinja") {
     ok = jinja_seeds(dir);
+  } else if (target == "fuzz_scheduler_config") {
+    ok = scheduler_config_seeds(dir);
   } else {
     std::fprintf(stderr, "make_fuzz_seeds: no seeds for target %s\n", target.c_str());
     return 2;

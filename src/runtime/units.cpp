@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -46,6 +47,13 @@ std::string quote(std::string_view text) {
   q.append(text);
   q.push_back('"');
   return q;
+}
+
+// A number of seconds as people write it ("-5", "2.5", "1e+12").
+std::string seconds_text(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", s);
+  return buf;
 }
 
 }  // namespace
@@ -98,14 +106,14 @@ Result<KeepAlive> keep_alive_from_seconds(double seconds) {
   if (!std::isfinite(seconds)) return bad("keep-alive must be a finite number of seconds");
   if (seconds == -1) return KeepAlive{std::chrono::milliseconds(0), true};
   if (seconds < 0) {
-    return bad("keep-alive " + std::to_string(seconds) +
+    return bad("keep-alive " + seconds_text(seconds) +
                " s is negative: use 0 to unload at once or -1 to keep the model loaded forever");
   }
   const double ms = std::round(seconds * 1000.0);
   const double max_ms = static_cast<double>(
       std::chrono::duration_cast<std::chrono::milliseconds>(kMaxKeepAlive).count());
   if (ms > max_ms) {
-    return bad("keep-alive of " + std::to_string(static_cast<int64_t>(seconds)) +
+    return bad("keep-alive of " + seconds_text(seconds) +
                " s is longer than a year: use -1 to keep the model loaded forever");
   }
   return KeepAlive{std::chrono::milliseconds(static_cast<int64_t>(ms)), false};
