@@ -42,6 +42,8 @@ Runner add_doctor_command(CLI::App& app);
 // `tessera gpu ls [--json]`
 Runner add_gpu_command(CLI::App& app);
 
+// `tessera scheduler check [--config FILE] [--json]`
+Runner add_scheduler_command(CLI::App& app);
 // `tessera ps [--json] [--data-dir DIR]`
 Runner add_ps_command(CLI::App& app);
 
