@@ -42,6 +42,11 @@ Runner add_doctor_command(CLI::App& app);
 // `tessera gpu ls [--json]`
 Runner add_gpu_command(CLI::App& app);
 
+// `tessera models [--json] [--data-dir DIR]` and `tessera models rm NAME`
+Runner add_models_command(CLI::App& app);
+// `tessera pull REPO[:FILE] [--name N] [--revision R] [--base-url URL] [--data-dir DIR]`
+Runner add_pull_command(CLI::App& app);
+
 // `tessera bench (--model FILE [-p N] [-n N] [-r N] | --bandwidth) [-t N] [--json]`
 Runner add_bench_command(CLI::App& app);
 

@@ -99,6 +99,10 @@ int run(int argc, char** argv) {
   commands.emplace_back(app.get_subcommand("rerank"), runner);
   runner = add_doctor_command(app);
   commands.emplace_back(app.get_subcommand("doctor"), runner);
+  runner = add_models_command(app);
+  commands.emplace_back(app.get_subcommand("models"), runner);
+  runner = add_pull_command(app);
+  commands.emplace_back(app.get_subcommand("pull"), runner);
   runner = add_gpu_command(app);
   commands.emplace_back(app.get_subcommand("gpu")->get_subcommand("ls"), runner);
   try {
