@@ -6,6 +6,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "gguf/writer.h"
@@ -104,6 +105,34 @@ bool jinja_seeds(const std::string& dir) {
   };
   for (size_t i = 0; i < std::size(samples); ++i) {
     ok &= save_bytes(dir + "/sample-" + std::to_string(i) + ".jinja", samples[i]);
+  }
+  return ok;
+}
+
+// tessera pull's inputs: the first byte picks the parser (see fuzz_pull_inputs.cpp).
+bool pull_seeds(const std::string& dir) {
+  const std::pair<char, const char*> samples[] = {
+      {0, "https://huggingface.co/Qwen/Q-GGUF/resolve/main/q4.gguf?download=true"},
+      {0, "http://[::1]:8080/a%20b/../c"},
+      {1, "https://cdn-lfs.example/repos/ab/cd/0123?X-Amz-Signature=1"},
+      {1, "../../x/./y?z#f"},
+      {1, "//other.example:8443/p"},
+      {2, "bytes 100-199/1000"},
+      {2, "W/\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\""},
+      {3, "Qwen/Qwen2.5-0.5B-Instruct-GGUF:qwen2.5-0.5b-instruct-q4_k_m.gguf"},
+      {3, "bartowski/Llama-3.2-1B-Instruct-GGUF:Q4_K_M"},
+      {4, "Qwen2.5-0.5B-Instruct-Q4_K_M"},
+      {4, "../etc/passwd"},
+      {5, R"({"siblings":[{"rfilename":"a-Q4_K_M.gguf"},{"rfilename":"a-Q4_0.gguf"},)"
+          R"({"rfilename":"big-00001-of-00002.gguf"}]})"},
+      {6, R"([{"path":"a.gguf","lfs":{"oid":"0123456789abcdef0123456789abcdef0123456789abcdef)"
+          R"(0123456789abcdef"}}])"},
+      {7, "sub/dir/model.gguf"},
+  };
+  bool ok = true;
+  for (size_t i = 0; i < std::size(samples); ++i) {
+    const std::string input = std::string(1, samples[i].first) + samples[i].second;
+    ok &= save_bytes(dir + "/sample-" + std::to_string(i), input);
   }
   return ok;
 }
@@ -215,6 +244,8 @@ int main(int argc, char** argv) {
     ok = jinja_seeds(dir);
   } else if (target == "fuzz_scheduler_config") {
     ok = scheduler_config_seeds(dir);
+  } else if (target == "fuzz_pull_inputs") {
+    ok = pull_seeds(dir);
   } else {
     std::fprintf(stderr, "make_fuzz_seeds: no seeds for target %s\n", target.c_str());
     return 2;

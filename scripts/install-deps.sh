@@ -15,6 +15,7 @@ packages=(
   python3                                         # shared/tools: reference GGUF writer for tests
   libyaml-cpp-dev                                 # operator config (GPU slices, quotas) with line numbers
   libcpp-httplib-dev                              # HTTP client (tessera pull) and, later, the server
+  libssl-dev                                      # OpenSSL: HTTPS, SHA-256 of downloaded models
 )
 
 missing=()

@@ -46,6 +46,10 @@ Runner add_gpu_command(CLI::App& app);
 Runner add_scheduler_command(CLI::App& app);
 // `tessera ps [--json] [--data-dir DIR]`
 Runner add_ps_command(CLI::App& app);
+// `tessera models [--json] [--data-dir DIR]` and `tessera models rm NAME`
+Runner add_models_command(CLI::App& app);
+// `tessera pull REPO[:FILE] [--name N] [--revision R] [--base-url URL] [--data-dir DIR]`
+Runner add_pull_command(CLI::App& app);
 
 // `tessera bench (--model FILE [-p N] [-n N] [-r N] | --bandwidth) [-t N] [--json]`
 Runner add_bench_command(CLI::App& app);

@@ -103,6 +103,10 @@ int run(int argc, char** argv) {
   commands.emplace_back(app.get_subcommand("scheduler")->get_subcommand("check"), runner);
   runner = add_ps_command(app);
   commands.emplace_back(app.get_subcommand("ps"), runner);
+  runner = add_models_command(app);
+  commands.emplace_back(app.get_subcommand("models"), runner);
+  runner = add_pull_command(app);
+  commands.emplace_back(app.get_subcommand("pull"), runner);
   runner = add_gpu_command(app);
   commands.emplace_back(app.get_subcommand("gpu")->get_subcommand("ls"), runner);
   try {

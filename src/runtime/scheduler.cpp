@@ -24,7 +24,7 @@ uint64_t load_limit(uint64_t estimate, uint64_t room) {
 }  // namespace
 
 struct Scheduler::ModelFacts {
-  ModelSource source;
+  ResolvedModel source;
   engine::ModelInfo info;
   engine::MemoryEstimate estimate;
   bool decoder = true;

@@ -52,12 +52,12 @@ namespace tessera::runtime {
 
 using SteadyClock = std::chrono::steady_clock;
 
-struct ModelSource {
+struct ResolvedModel {
   std::string name;
   std::string path;
 };
 // Finds a model's file by name (the model store). Errors go back to the request as they are.
-using ModelResolver = std::function<Result<ModelSource>(const std::string& name)>;
+using ModelResolver = std::function<Result<ResolvedModel>(const std::string& name)>;
 // Makes a backend for a place (a CUDA backend of its device; the CPU). Each loaded model gets
 // its own, with a memory limit the scheduler sets.
 using BackendFactory = std::function<Result<std::shared_ptr<backend::Backend>>(const Place& place)>;

@@ -149,12 +149,12 @@ struct Harness {
     o.config = *config;
     o.places = *places;
     auto names = std::make_shared<std::map<std::string, std::string>>(models);
-    o.resolve = [names](const std::string& name) -> Result<ModelSource> {
+    o.resolve = [names](const std::string& name) -> Result<ResolvedModel> {
       auto it = names->find(name);
       if (it == names->end()) {
         return make_error(ErrorCode::not_found, "no model named " + name);
       }
-      return ModelSource{name, it->second};
+      return ResolvedModel{name, it->second};
     };
     // Stand-in GPUs: CPU backends that keep weights as stored (no re-arranged copies), so
     // they hold what a GPU would.
