@@ -41,6 +41,9 @@ Runner add_rerank_command(CLI::App& app);
 Runner add_doctor_command(CLI::App& app);
 // `tessera gpu ls [--json]`
 Runner add_gpu_command(CLI::App& app);
+// `tessera gpu plan --gpu NAME --model FILE[:CTX[:PARALLEL]]... [--gpus N] [--json]`, under the
+// `gpu` command add_gpu_command made.
+Runner add_gpu_plan_command(CLI::App& gpu);
 
 // `tessera bench (--model FILE [-p N] [-n N] [-r N] | --bandwidth) [-t N] [--json]`
 Runner add_bench_command(CLI::App& app);
