@@ -41,6 +41,9 @@ Runner add_rerank_command(CLI::App& app);
 Runner add_doctor_command(CLI::App& app);
 // `tessera gpu ls [--json]`
 Runner add_gpu_command(CLI::App& app);
+// `tessera gpu plan --gpu NAME --model FILE[:CTX[:PARALLEL]]... [--gpus N] [--json]`, under the
+// `gpu` command add_gpu_command made.
+Runner add_gpu_plan_command(CLI::App& gpu);
 
 // `tessera scheduler check [--config FILE] [--json]`
 Runner add_scheduler_command(CLI::App& app);

@@ -109,6 +109,8 @@ int run(int argc, char** argv) {
   commands.emplace_back(app.get_subcommand("pull"), runner);
   runner = add_gpu_command(app);
   commands.emplace_back(app.get_subcommand("gpu")->get_subcommand("ls"), runner);
+  runner = add_gpu_plan_command(*app.get_subcommand("gpu"));
+  commands.emplace_back(app.get_subcommand("gpu")->get_subcommand("plan"), runner);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

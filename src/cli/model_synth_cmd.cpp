@@ -51,6 +51,7 @@ Status run_synth(SynthArgs& a) {
   }
   o.type = type->type;
   o.pool_fill = a.fill == "pool";
+  o.sparse = a.fill == "none";
   const bool tty = isatty(STDERR_FILENO) != 0;
   if (tty) {
     o.progress = [](std::string_view, uint64_t done, uint64_t total) {
@@ -93,8 +94,9 @@ Runner add_model_synth_command(CLI::App& model) {
   cmd->add_option("--seed", o.seed, "Random seed (default 1234)");
   cmd->add_option("--fill", args->fill,
                   "random (default): every value drawn; pool: tiled random blocks, fast, "
-                  "for timing only")
-      ->check(CLI::IsMember({"random", "pool"}));
+                  "for timing only; none: no weights, the data a hole in a sparse file of "
+                  "the full size (for capacity planning: model info, gpu plan)")
+      ->check(CLI::IsMember({"random", "pool", "none"}));
   cmd->add_option("--threads", o.threads, "Threads (default: one per core)")
       ->check(CLI::Range(0, 1024));
   cmd->add_flag("--list", args->list, "List the known shapes");

@@ -24,8 +24,8 @@ ModelShape make(int64_t embd, int64_t layers, int64_t heads, int64_t heads_kv, i
   return s;
 }
 
-const std::array<ShapePreset, 7>& table() {
-  static const std::array<ShapePreset, 7> kShapes = {{
+const std::array<ShapePreset, 8>& table() {
+  static const std::array<ShapePreset, 8> kShapes = {{
       {"tiny", "", "test shape: 64 wide, 2 layers, 4 heads (2 KV), FFN 192, context 256",
        make(64, 2, 4, 2, 192, 256, 10000.0, 1e-5, true)},
       {"tiny-kq", "", "test shape with 256-multiple rows for K-quants: 256 wide, FFN 512",
@@ -34,6 +34,8 @@ const std::array<ShapePreset, 7>& table() {
        make(896, 24, 14, 2, 4864, 32768, 1000000.0, 1e-6, true)},
       {"tinyllama-1.1b", "llama", "TinyLlama-1.1B-Chat v1.0",
        make(2048, 22, 32, 4, 5632, 2048, 10000.0, 1e-5, false)},
+      {"llama-2-7b", "llama", "Llama-2-7B(-chat): full multi-head attention (32 KV heads)",
+       make(4096, 32, 32, 32, 11008, 4096, 10000.0, 1e-5, false)},
       {"llama-3-8b", "llama", "Meta-Llama-3-8B(-Instruct)",
        make(4096, 32, 32, 8, 14336, 8192, 500000.0, 1e-5, false)},
       {"bge-small", "bert", "BAAI/bge-small-en-v1.5 (CLS pooling)",

@@ -214,7 +214,7 @@ Result<SynthReport> synthesize_model(const SynthOptions& o) {
   report.n_tensors = plan.size();
   report.file_bytes = w.file_size();
   total = report.file_bytes;
-  TESSERA_TRY(w.write(o.out_path));
+  TESSERA_TRY(o.sparse ? w.write_sparse(o.out_path) : w.write(o.out_path));
   return report;
 }
 

@@ -36,6 +36,8 @@ struct SynthOptions {
   std::string name;  // general.name; "" = the shape's name
   uint64_t seed = 1234;
   bool pool_fill = false;  // tile a pool of random blocks: fast, timing-only weights
+  bool sparse = false;     // write no weights: the tensor data is a hole that reads as zeros
+                           // (gguf::Writer::write_sparse), for capacity planning and tests
   int threads = 0;         // 0 = one per core
   // Called after each tensor: (tensor name, tensor bytes written so far, file size).
   std::function<void(std::string_view, uint64_t, uint64_t)> progress;

@@ -1,5 +1,7 @@
 #include "gguf/writer.h"
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -231,7 +233,7 @@ class Encoder {
 
 }  // namespace
 
-Status Writer::emit(const Sink& sink) const {
+Status Writer::emit_header(const Sink& sink) const {
   Encoder enc(sink);
   TESSERA_TRY(sink("GGUF", 4));
   TESSERA_TRY(enc.u32(version_));
@@ -249,7 +251,12 @@ Status Writer::emit(const Sink& sink) const {
     TESSERA_TRY(enc.u32(static_cast<uint32_t>(t.type)));
     TESSERA_TRY(enc.u64(t.offset));
   }
-  TESSERA_TRY(enc.zeros(pad_to(header_size(), alignment_)));
+  return enc.zeros(pad_to(header_size(), alignment_));
+}
+
+Status Writer::emit(const Sink& sink) const {
+  TESSERA_TRY(emit_header(sink));
+  Encoder enc(sink);
   std::vector<uint8_t> buf;
   for (const auto& t : tensors_) {
     buf.assign(t.n_bytes, 0);
@@ -261,20 +268,34 @@ Status Writer::emit(const Sink& sink) const {
 }
 
 Status Writer::write(const std::string& path) const {
+  return write_file(path, false);
+}
+
+Status Writer::write_sparse(const std::string& path) const {
+  return write_file(path, true);
+}
+
+Status Writer::write_file(const std::string& path, bool sparse) const {
   const std::string tmp = path + ".tmp";
   std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(tmp.c_str(), "wb"), &std::fclose);
   if (!f) {
     return make_error(ErrorCode::io_error, tmp + ": cannot create: " + std::strerror(errno));
   }
   std::setvbuf(f.get(), nullptr, _IOFBF, 1 << 20);
-  Status st = emit([&](const void* p, size_t n) -> Status {
+  const Sink to_file = [&](const void* p, size_t n) -> Status {
     if (std::fwrite(p, 1, n, f.get()) != n) {
       return make_error(ErrorCode::io_error, tmp + ": write failed: " + std::strerror(errno));
     }
     return {};
-  });
+  };
+  Status st = sparse ? emit_header(to_file) : emit(to_file);
   if (st.ok() && std::fflush(f.get()) != 0) {
     st = make_error(ErrorCode::io_error, tmp + ": write failed: " + std::strerror(errno));
+  }
+  // The tensor data of a sparse file: a hole up to the full size, read back as zeros.
+  if (st.ok() && sparse && ftruncate(fileno(f.get()), static_cast<off_t>(file_size())) != 0) {
+    st = make_error(ErrorCode::io_error, tmp + ": cannot extend to " + std::to_string(file_size()) +
+                                             " bytes: " + std::strerror(errno));
   }
   FILE* raw = f.release();
   if (std::fclose(raw) != 0 && st.ok()) {

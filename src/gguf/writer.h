@@ -63,6 +63,11 @@ class Writer {
   uint64_t file_size() const;
   // Writes the file (atomically, see above). Errors: io_error, or a producer's error.
   Status write(const std::string& path) const;
+  // Writes the header and leaves the tensor data a hole: the file has its full size and reads
+  // as all-zero tensors, but takes (on file systems with sparse files) no space and no time.
+  // Producers are not called. For tests and capacity planning with the file of a real model's
+  // size and shape. Errors: io_error.
+  Status write_sparse(const std::string& path) const;
   // Writes into memory (for tests and fuzz seeds).
   Result<std::vector<uint8_t>> write_to_buffer() const;
 
@@ -84,7 +89,9 @@ class Writer {
   const uint8_t* keep_bytes(const void* p, size_t n);
   void set_scalar(std::string_view key, MetaType t, const void* p, size_t n);
   uint64_t header_size() const;
-  Status emit(const Sink& sink) const;
+  Status emit_header(const Sink& sink) const;  // metadata, tensor infos, padding
+  Status emit(const Sink& sink) const;         // the whole file
+  Status write_file(const std::string& path, bool sparse) const;
 
   uint32_t alignment_;
   uint32_t version_ = 3;

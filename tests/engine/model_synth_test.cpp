@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <set>
@@ -162,8 +163,29 @@ TEST(ModelSynth, RealShapesHaveTheirPublishedParameterCounts) {
   };
   EXPECT_EQ(params("qwen2.5-0.5b", 151936), 494032768u);    // "494.03 M"
   EXPECT_EQ(params("tinyllama-1.1b", 32000), 1100048384u);  // "1.10 B"
+  EXPECT_EQ(params("llama-2-7b", 32000), 6738415616u);      // "6.74 B"
   EXPECT_EQ(params("llama-3-8b", 128256), 8030261248u);     // "8.03 B"
   EXPECT_EQ(params("bge-small", 30522), 33212160u);         // 33.4 M with the unused pooler
+}
+
+TEST(ModelSynth, SparseModelsHaveTheRealSizeWithoutTheWrite) {
+  test::TempDir dir;
+  SynthOptions o;
+  o.shape = "llama-3-8b";
+  o.type = TensorType::Q4_K;
+  o.vocab_path = test::testdata("vocab/ggml-vocab-llama-bpe.gguf");
+  o.out_path = dir.file("m.gguf");
+  o.sparse = true;
+  auto r = synthesize_model(o);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->n_params, 8030261248u);
+  EXPECT_EQ(std::filesystem::file_size(o.out_path), r->file_bytes);
+  EXPECT_GT(r->file_bytes, uint64_t{4} << 30);  // a 4.5 GB file, written in no time
+  auto f = open_ok(o.out_path);
+  auto info = read_model_info(f);
+  ASSERT_TRUE(info.ok()) << info.error().message;
+  EXPECT_EQ(info->n_params, 8030261248u);
+  EXPECT_EQ(info->file_size, r->file_bytes);
 }
 
 TEST(ModelSynth, ExplainsBadRequests) {

@@ -74,5 +74,29 @@ TEST(GgufWriter, WritesFilesTheReaderOpens) {
   EXPECT_FALSE(Writer().write(dir.file("no/such/dir.gguf")).ok());
 }
 
+TEST(GgufWriter, SparseFilesHaveTheFullSizeAndZeroData) {
+  test::TempDir dir;
+  const std::string path = dir.file("s.gguf");
+  Writer w;
+  w.set_string("general.architecture", "llama");
+  int calls = 0;
+  // 64 MiB of tensor data that is never produced.
+  ASSERT_TRUE(w.add_tensor("big", TensorType::F32, {4096, 4096}, [&](std::span<uint8_t>) -> Status {
+                 ++calls;
+                 return {};
+               }).ok());
+  ASSERT_TRUE(w.write_sparse(path).ok());
+  EXPECT_EQ(calls, 0);
+  EXPECT_EQ(std::filesystem::file_size(path), w.file_size());
+  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+  auto f = GgufFile::open(path);
+  ASSERT_TRUE(f.ok()) << f.error().message;
+  const TensorInfo& t = f->tensors()[0];
+  EXPECT_EQ(t.n_bytes, uint64_t{64} << 20);
+  EXPECT_EQ(t.data[0], 0);
+  EXPECT_EQ(t.data[t.n_bytes - 1], 0);
+  EXPECT_FALSE(Writer().write_sparse(dir.file("no/such/dir.gguf")).ok());
+}
+
 }  // namespace
 }  // namespace tessera::gguf
