@@ -1,6 +1,7 @@
 // `tessera model info`: what a GGUF file holds and what it needs to run. The JSON shape is
 // documented in docs/model-info.md and kept stable (schema "tessera.model-info.v1").
 #include <CLI/CLI.hpp>
+#include <cctype>
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -161,7 +162,9 @@ Status run_info(const InfoArgs& a) {
   opts.n_ctx = a.n_ctx;
   opts.n_parallel = a.n_parallel;
   opts.kv_type = kv->type;
-  opts.device = a.device == "cuda" ? engine::MemoryDevice::cuda : engine::MemoryDevice::cpu;
+  std::string device = a.device;
+  for (char& c : device) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  opts.device = device == "cuda" ? engine::MemoryDevice::cuda : engine::MemoryDevice::cpu;
   auto est = engine::estimate_memory(*model, opts);
   if (!est.ok()) return est.error();
   if (a.json) {

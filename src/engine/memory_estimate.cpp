@@ -100,20 +100,23 @@ bool tied_output(const ModelInfo& m) {
 
 // ---- the CPU.
 
-// The rows8 and rows32 arrangements of backend/cpu/weight_repack.h.
+// The rows8 and rows32 arrangements of backend/cpu/weight_repack.h, and the kernels that read
+// them (cpu_backend.cpp's prepare_weight copies a weight only where one does).
 struct CopyLayout {
   TensorType type;
+  CpuKernels needs;      // the least instruction set with a kernel for it
   int64_t group_rows;    // rows padded to a multiple of this
   int64_t block_values;  // values per group block
   uint64_t group_block;  // bytes of one group block (all group_rows rows)
 };
 constexpr std::array<CopyLayout, 6> kCpuCopies = {{
-    {TensorType::Q8_0, 8, 32, 8 * 34},
-    {TensorType::Q4_0, 8, 32, 8 * 18},
-    {TensorType::Q5_0, 8, 32, 8 * 22},
-    {TensorType::Q4_K, 8, 256, 1184},  // 8 x 144 plus the unpacked 6-bit scales and mins
-    {TensorType::F16, 32, 1, 32 * 2},
-    {TensorType::BF16, 32, 1, 32 * 2},
+    {TensorType::Q8_0, CpuKernels::avx512vnni, 8, 32, 8 * 34},
+    {TensorType::Q4_0, CpuKernels::avx512vnni, 8, 32, 8 * 18},
+    {TensorType::Q5_0, CpuKernels::avx512vnni, 8, 32, 8 * 22},
+    // 8 x 144 bytes plus the unpacked 6-bit scales and mins
+    {TensorType::Q4_K, CpuKernels::avx512vnni, 8, 256, 1184},
+    {TensorType::F16, CpuKernels::avx2, 32, 1, 32 * 2},
+    {TensorType::BF16, CpuKernels::avx2, 32, 1, 32 * 2},
 }};
 
 // Host memory of the tokenizer (engine/tokenizer: texts, scores, attributes, lookup tables,
@@ -151,21 +154,21 @@ struct Parts {
   uint64_t copies = 0, compute = 0, overhead = 0, host = 0;
 };
 
-Parts cpu_parts(const ModelInfo& m, const MemoryEstimate& e) {
+Parts cpu_parts(const ModelInfo& m, const MemoryEstimate& e, CpuKernels kernels) {
   Parts p;
   const Widths w = widths_of(m);
   const auto ub = static_cast<uint64_t>(e.micro_batch);
   uint64_t copied = 0;
   for (const TensorSummary& t : m.tensors) {
     if (!is_matmul_weight(t)) continue;
-    const uint64_t copy = cpu_weight_copy_bytes(t.type, t.rows, t.cols);
+    const uint64_t copy = cpu_weight_copy_bytes(t.type, t.rows, t.cols, kernels);
     if (copy == 0) continue;
     p.copies += copy > t.bytes ? copy - t.bytes : 0;
     ++copied;
   }
   if (tied_output(m)) {
     if (const TensorSummary* embd = find_tensor(m, "token_embd.weight")) {
-      p.copies += cpu_weight_copy_bytes(embd->type, embd->rows, embd->cols);
+      p.copies += cpu_weight_copy_bytes(embd->type, embd->rows, embd->cols, kernels);
     }
   }
   // A copied weight's pages are given back but for the ones it shares with its neighbours.
@@ -333,10 +336,11 @@ const char* memory_device_name(MemoryDevice device) {
   return device == MemoryDevice::cuda ? "cuda" : "cpu";
 }
 
-uint64_t cpu_weight_copy_bytes(TensorType type, int64_t rows, int64_t cols) {
+uint64_t cpu_weight_copy_bytes(TensorType type, int64_t rows, int64_t cols, CpuKernels kernels) {
   if (rows <= 0 || cols <= 0) return 0;
   for (const CopyLayout& c : kCpuCopies) {
     if (c.type != type) continue;
+    if (static_cast<int>(kernels) < static_cast<int>(c.needs)) return 0;
     if (cols % c.block_values != 0) return 0;
     const auto groups = static_cast<uint64_t>((rows + c.group_rows - 1) / c.group_rows);
     return groups * static_cast<uint64_t>(cols / c.block_values) * c.group_block;
@@ -375,7 +379,8 @@ Result<MemoryEstimate> estimate_memory(const ModelInfo& m, const MemoryOptions& 
   if (widest * static_cast<u128>(std::max<int64_t>(e.micro_batch, e.kv_cells)) > (u128{1} << 56)) {
     return bad("memory total overflows");
   }
-  const Parts p = o.device == MemoryDevice::cuda ? cuda_parts(m, e) : cpu_parts(m, e);
+  const Parts p =
+      o.device == MemoryDevice::cuda ? cuda_parts(m, e) : cpu_parts(m, e, o.cpu_kernels);
   e.weight_copies = p.copies;
   e.compute = p.compute;
   e.overhead = p.overhead;

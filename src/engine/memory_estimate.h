@@ -28,8 +28,8 @@
 // tables (per token and per merge, measured), kernel scratch, thread stacks. Assumed: one
 // logits row per sequence per decode (a caller asking for logits of every prompt token needs
 // n_vocab x 4 bytes more per extra row), and on the CPU the rearranged copies of the fastest
-// kernels (AVX-512 VNNI for Q8_0 / Q4_0 / Q5_0 / Q4_K, AVX2 for F16 / BF16): a CPU without
-// them keeps no copies, and the figure is then an upper bound (by the tied output's copy).
+// kernels of MemoryOptions::cpu_kernels (by default AVX-512 VNNI: rows8 copies of Q8_0 / Q4_0
+// / Q5_0 / Q4_K, rows32 of F16 / BF16, the most a CPU keeps, so an upper bound on others).
 // Not in it: a moment during load when one weight's file pages and its copy are both resident
 // (up to the largest matmul weight more than `total`).
 #pragma once
@@ -49,11 +49,17 @@ inline constexpr int64_t kMicroBatch = 512;       // tokens per forward pass at 
 enum class MemoryDevice { cpu, cuda };
 const char* memory_device_name(MemoryDevice device);  // "cpu", "cuda"
 
+// The CPU's vector instructions as its kernels use them (backend/cpu/cpu_isa.h: Isa), which
+// decide the rearranged weight copies it keeps: avx512vnni rows8 (Q8_0, Q4_0, Q5_0, Q4_K) and
+// rows32 (F16, BF16), avx2 rows32 only, scalar none.
+enum class CpuKernels { scalar, avx2, avx512vnni };
+
 struct MemoryOptions {
   int64_t n_ctx = 0;       // tokens per sequence; 0 = min(training context, kDefaultContext)
   int64_t n_parallel = 1;  // sequences decoded at once
   gguf::TensorType kv_type = gguf::TensorType::F16;
   MemoryDevice device = MemoryDevice::cpu;
+  CpuKernels cpu_kernels = CpuKernels::avx512vnni;  // the CPU's (device cpu only)
 };
 
 struct MemoryEstimate {
@@ -82,9 +88,10 @@ struct MemoryEstimate {
 Result<MemoryEstimate> estimate_memory(const ModelInfo& model, const MemoryOptions& options);
 
 // Bytes of the CPU's rearranged copy of a matmul weight of `rows` x `cols` values of `type`
-// (backend/cpu/weight_repack.h: rows8 for Q8_0 / Q4_0 / Q5_0 / Q4_K, rows32 for F16 / BF16);
-// 0 when the CPU multiplies the type as stored. Kept equal to the backend's sizes by
-// tests/llm/memory_accuracy_test.cpp.
-uint64_t cpu_weight_copy_bytes(gguf::TensorType type, int64_t rows, int64_t cols);
+// (backend/cpu/weight_repack.h: rows8 for Q8_0 / Q4_0 / Q5_0 / Q4_K, rows32 for F16 / BF16)
+// on a CPU with `kernels`; 0 when it multiplies the type as stored. Kept equal to the
+// backend's sizes and choices by tests/llm/memory_accuracy_test.cpp.
+uint64_t cpu_weight_copy_bytes(gguf::TensorType type, int64_t rows, int64_t cols,
+                               CpuKernels kernels = CpuKernels::avx512vnni);
 
 }  // namespace tessera::engine

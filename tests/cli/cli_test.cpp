@@ -55,6 +55,9 @@ TEST(Cli, ModelInfoMemoryOnCuda) {
   ASSERT_EQ(text.exit_code, 0);
   EXPECT_NE(text.output.find("on cuda"), std::string::npos) << text.output;
   EXPECT_NE(text.output.find("+ host"), std::string::npos) << text.output;
+  auto upper = tessera("model info --json --device CUDA " + model);
+  ASSERT_EQ(upper.exit_code, 0);
+  EXPECT_EQ(json::parse(upper.output)["memory"]["device"], "cuda");
   EXPECT_EQ(tessera("model info --device tpu " + model, true).exit_code, 2);
 }
 

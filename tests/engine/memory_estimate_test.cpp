@@ -100,6 +100,10 @@ TEST(MemoryEstimate, CpuCountsItsCopiesAndTheHostCudaTheDevice) {
   EXPECT_GE(cuda.overhead, 32u << 20) << "the stream's cuBLAS workspace";
   // The tokenizer and the file's header stay on the host.
   EXPECT_GT(cuda.host, q.header_bytes + q.tokenizer.n_tokens * 16);
+  // A CPU without AVX-512 VNNI keeps Q8_0 weights as stored: no copies at all.
+  MemoryOptions avx2{256, 1, gguf::TensorType::F16, MemoryDevice::cpu, CpuKernels::avx2};
+  EXPECT_EQ(estimate_memory(q, avx2).value().weight_copies, 0u);
+  EXPECT_EQ(estimate_memory(q, avx2).value().total, cpu.total - cpu.weight_copies);
   // llama-spm-tiny: F32 weights, an untied output: the CPU copies nothing.
   EXPECT_EQ(estimate(info_of("models/llama-spm-tiny.gguf"), 256, 1).weight_copies, 0u);
 }
