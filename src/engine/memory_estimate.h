@@ -7,11 +7,12 @@
 // by:
 //   - CPU: the growth of the process's resident memory (anonymous + file-backed) from before
 //     the model is opened until it has run a full micro-batch: the mapped file pages it reads
-//     (tensor data, header and metadata), the rearranged copies of matmul weights the CPU
-//     keeps (`weight_copies`), the KV cache (the CPU backend commits what it allocates), the
-//     activations and logits, and host state (tokenizer tables, the context's cell tables,
-//     thread stacks) in `overhead`. tests/llm/memory_accuracy_test.cpp checks it within 10% on
-//     every test model and on 0.5B / 1.1B-shaped ones; what a process pays once (code pages,
+//     (tensor data, header and metadata; all of the token embedding table, which get_rows
+//     reads row by row as a server's requests use the vocabulary), the rearranged copies of matmul
+//     weights the CPU keeps (`weight_copies`), the KV cache (the CPU backend commits what it
+//     allocates), the activations and logits, and host state (tokenizer tables, the context's cell
+//     tables, thread stacks) in `overhead`. tests/llm/memory_accuracy_test.cpp checks it within 10%
+//     on every test model and on 0.5B / 1.1B-shaped ones; what a process pays once (code pages,
 //     static tables) is not in it.
 //   - CUDA: the peak of the backend's memory account (backend.h MemoryStats::peak) over load,
 //     context creation and a full micro-batch: weights copied to the device, KV cache,
@@ -43,7 +44,7 @@
 namespace tessera::engine {
 
 inline constexpr int64_t kDefaultContext = 4096;  // when the caller names none
-inline constexpr int64_t kMicroBatch = 512;       // tokens per forward pass at most
+inline constexpr int64_t kMicroBatch = 512;  // tokens per pass (an encoder's longer text: alone)
 
 // The kind of device a model runs on (backend::DeviceKind, which engine/ does not include).
 enum class MemoryDevice { cpu, cuda };
