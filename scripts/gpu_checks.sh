@@ -6,8 +6,10 @@
 #   3. the tests labelled gpu, with TESSERA_REQUIRE_CUDA=1 so that a skip fails (gpu-tests.log):
 #      every op against the CPU backend (shapes, batch sizes, weight and cache types, bad
 #      indices, graph steps, batch invariance), the model goldens of the shared test data on the
-#      GPU, 100 load/unload cycles giving back every byte, and a model over the pool's limit
-#      refused while another still runs;
+#      GPU, 100 load/unload cycles giving back every byte, a model over the pool's limit
+#      refused while another still runs, and the CUDA memory estimate against the backend's
+#      account (every test model and a qwen2.5-0.5b-shaped one), whose table is written to
+#      cuda-memory.txt by a second run of those tests alone;
 #   4. benchmarks of synthesized models of the qwen2.5-0.5b and llama-3-8b shapes in F16, Q8_0
 #      and Q4_K (bench-<shape>-<type>.json, summary.txt): prompt processing of 512 tokens and
 #      generation of 128 at batch 1, against the device's copy bandwidth and cuBLAS BF16 peak.
@@ -35,6 +37,12 @@ cat "$out/doctor.txt"
 TESSERA_REQUIRE_CUDA=1 ctest --test-dir "$build" -L gpu --output-on-failure -j 4 \
   > "$out/gpu-tests.log" 2>&1 || failed=1
 tail -n 4 "$out/gpu-tests.log"
+
+# The memory estimate's figures on this GPU (estimate vs the backend's account, per model,
+# context and parallel sequences), for docs/model-info.md.
+TESSERA_REQUIRE_CUDA=1 "$build/tests/llm/test_llm_cuda" --gtest_filter='CudaMemoryEstimate.*' \
+  > "$out/cuda-memory.txt" 2>&1 || failed=1
+grep -E '^(model |[A-Za-z0-9._-]+ .*%)' "$out/cuda-memory.txt"
 
 for pair in qwen2.5-0.5b:qwen2-tiny llama-3-8b:llama-bpe-tiny; do
   shape=${pair%%:*}

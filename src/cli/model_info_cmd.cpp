@@ -1,6 +1,7 @@
 // `tessera model info`: what a GGUF file holds and what it needs to run. The JSON shape is
 // documented in docs/model-info.md and kept stable (schema "tessera.model-info.v1").
 #include <CLI/CLI.hpp>
+#include <cctype>
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -21,6 +22,7 @@ struct InfoArgs {
   int64_t n_ctx = 0;
   int64_t n_parallel = 1;
   std::string kv_type = "f16";
+  std::string device = "cpu";
   bool json = false;
 };
 
@@ -76,15 +78,19 @@ json to_json(const engine::ModelInfo& m, const engine::MemoryEstimate& e,
         {"chat_template", tok.has_chat_template}}},
       {"tensors", {{"count", m.n_tensors}, {"bytes", m.weight_bytes}, {"types", types}}},
       {"memory",
-       {{"context", e.n_ctx},
+       {{"device", engine::memory_device_name(e.device)},
+        {"context", e.n_ctx},
         {"parallel", e.n_parallel},
         {"kv_type", kv_type},
         {"kv_cells", e.kv_cells},
         {"micro_batch", e.micro_batch},
         {"weights_bytes", e.weights},
+        {"weight_copies_bytes", e.weight_copies},
         {"kv_cache_bytes", e.kv_cache},
         {"compute_bytes", e.compute},
-        {"total_bytes", e.total}}},
+        {"overhead_bytes", e.overhead},
+        {"total_bytes", e.total},
+        {"host_bytes", e.host}}},
   };
 }
 
@@ -130,17 +136,20 @@ void print_text(const engine::ModelInfo& m, const engine::MemoryEstimate& e,
                 static_cast<unsigned long long>(t.tensors),
                 static_cast<unsigned long long>(t.elements), human_bytes(t.bytes).c_str());
   }
-  std::printf("memory        context %lld x %lld sequence%s, KV cache %s\n",
-              static_cast<long long>(e.n_ctx), static_cast<long long>(e.n_parallel),
-              e.n_parallel == 1 ? "" : "s", kv_type.c_str());
+  std::printf("memory        on %s, context %lld x %lld sequence%s, KV cache %s\n",
+              engine::memory_device_name(e.device), static_cast<long long>(e.n_ctx),
+              static_cast<long long>(e.n_parallel), e.n_parallel == 1 ? "" : "s", kv_type.c_str());
   auto row = [](const char* what, uint64_t bytes) {
     std::printf("  %-11s %12s  (%llu bytes)\n", what, human_bytes(bytes).c_str(),
                 static_cast<unsigned long long>(bytes));
   };
   row("weights", e.weights);
+  if (e.device == engine::MemoryDevice::cpu) row("CPU copies", e.weight_copies);
   row("KV cache", e.kv_cache);
   row("compute", e.compute);
+  row("overhead", e.overhead);
   row("total", e.total);
+  if (e.device != engine::MemoryDevice::cpu) row("+ host", e.host);
 }
 
 Status run_info(const InfoArgs& a) {
@@ -153,6 +162,9 @@ Status run_info(const InfoArgs& a) {
   opts.n_ctx = a.n_ctx;
   opts.n_parallel = a.n_parallel;
   opts.kv_type = kv->type;
+  std::string device = a.device;
+  for (char& c : device) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  opts.device = device == "cuda" ? engine::MemoryDevice::cuda : engine::MemoryDevice::cpu;
   auto est = engine::estimate_memory(*model, opts);
   if (!est.ok()) return est.error();
   if (a.json) {
@@ -177,6 +189,9 @@ Runner add_model_info_command(CLI::App& model) {
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 16));
   cmd->add_option("--kv-type", args->kv_type, "KV cache type: f16 (default), f32 or q8_0")
       ->check(CLI::IsMember({"f16", "f32", "q8_0"}, CLI::ignore_case));
+  cmd->add_option("--device", args->device,
+                  "Device kind of the memory estimate: cpu (default) or cuda")
+      ->check(CLI::IsMember({"cpu", "cuda"}, CLI::ignore_case));
   cmd->add_flag("--json", args->json, "Print JSON (schema in docs/model-info.md)");
   return [args] { return run_info(*args); };
 }

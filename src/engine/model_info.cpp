@@ -123,6 +123,9 @@ void read_tensors(const gguf::GgufFile& f, ModelInfo& m) {
     c.tensors += 1;
     c.elements += t.n_elements;
     c.bytes += t.n_bytes;
+    m.tensors.push_back({std::string(t.name), t.type, t.n_dims, t.ne[0],
+                         t.ne[0] > 0 ? static_cast<int64_t>(t.n_elements) / t.ne[0] : 0,
+                         t.n_bytes});
   }
   m.n_tensors = f.tensors().size();
   m.vocab_only = m.n_tensors == 0;
@@ -146,6 +149,7 @@ Result<ModelInfo> read_model_info(const gguf::GgufFile& f) {
   m.file_size = f.file_size();
   m.gguf_version = f.version();
   m.n_metadata = f.metadata().size();
+  m.header_bytes = std::min(f.data_offset(), f.file_size());
   if (f.find("general.architecture") == nullptr) {
     return make_error(ErrorCode::malformed,
                       f.name() +

@@ -35,12 +35,23 @@ struct TensorTypeCount {
   uint64_t bytes = 0;
 };
 
+// One tensor of the file, as the memory estimate needs it.
+struct TensorSummary {
+  std::string name;
+  gguf::TensorType type = gguf::TensorType::F32;
+  uint32_t n_dims = 0;
+  int64_t cols = 0;  // ne[0], the row length
+  int64_t rows = 0;  // elements / cols
+  uint64_t bytes = 0;
+};
+
 struct ModelInfo {
   // the file
   std::string path;
   uint64_t file_size = 0;
   uint32_t gguf_version = 0;
   uint64_t n_metadata = 0;
+  uint64_t header_bytes = 0;  // header, metadata and tensor table: the file before tensor data
   // the model
   std::string arch;         // general.architecture
   std::string name;         // general.name ("" if absent)
@@ -66,6 +77,7 @@ struct ModelInfo {
   uint64_t n_params = 0;                  // sum of all tensors' element counts
   uint64_t weight_bytes = 0;              // sum of all tensors' data bytes
   std::vector<TensorTypeCount> type_mix;  // by descending bytes
+  std::vector<TensorSummary> tensors;     // in file order
   TokenizerInfo tokenizer;
 };
 

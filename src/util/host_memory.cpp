@@ -2,6 +2,7 @@
 
 #include <sys/mman.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <new>
@@ -9,6 +10,10 @@
 
 namespace tessera {
 namespace {
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23  // Linux 5.14; older C library headers lack the name
+#endif
 
 constexpr size_t kAlign = 64;
 constexpr size_t kHugePage = size_t{2} << 20;
@@ -34,6 +39,15 @@ HostMemory HostMemory::allocate(size_t bytes) {
   m.mapped_ = len;
   madvise(m.data_, len - (start - base), MADV_HUGEPAGE);  // a hint; 4 KiB pages otherwise
   return m;
+}
+
+bool HostMemory::commit() {
+  if (mapping_ == nullptr || size_ == 0) return true;  // heap memory was written by memset
+  if (madvise(data_, size_, MADV_POPULATE_WRITE) == 0) return true;
+  if (errno != EINVAL) return false;  // EINVAL: a kernel before 5.14
+  auto* p = static_cast<volatile uint8_t*>(data_);
+  for (size_t at = 0; at < size_; at += 4096) p[at] = 0;
+  return true;
 }
 
 HostMemory::HostMemory(HostMemory&& other) noexcept

@@ -1,8 +1,9 @@
 // Zeroed host memory for large arrays (model weights, copies of them, K/V caches, probes).
 // From kMapFrom bytes up: an anonymous mapping aligned to 2 MiB and marked for transparent
-// huge pages, so it is zero without a memset, committed page by page as it is first written,
-// and read with a fraction of the TLB misses and page faults of 4 KiB pages. Smaller: the heap,
-// 64-byte aligned, zeroed. Move-only; freed on destruction.
+// huge pages, so it is zero without a memset, committed page by page as it is first written
+// (or all at once by commit()), and read with a fraction of the TLB misses and page faults of
+// 4 KiB pages. Smaller: the heap, 64-byte aligned, zeroed (so committed). Move-only; freed on
+// destruction.
 #pragma once
 
 #include <cstddef>
@@ -22,6 +23,11 @@ class HostMemory {
   HostMemory(const HostMemory&) = delete;
   HostMemory& operator=(const HostMemory&) = delete;
   ~HostMemory();
+
+  // Makes every page resident now (the kernel's MADV_POPULATE_WRITE, else a write to each
+  // page), so that the memory is held from here on and not as it is first written. False
+  // when the system refused the pages (the memory stays valid, committed or not).
+  bool commit();
 
   void* data() const { return data_; }
   size_t size() const { return size_; }

@@ -27,10 +27,38 @@ TEST(Cli, ModelInfoJsonForEveryTestFile) {
       EXPECT_TRUE(j.contains(k)) << k;
     }
     const auto& mem = j["memory"];
-    EXPECT_EQ(mem["total_bytes"].get<uint64_t>(), mem["weights_bytes"].get<uint64_t>() +
-                                                      mem["kv_cache_bytes"].get<uint64_t>() +
-                                                      mem["compute_bytes"].get<uint64_t>());
+    EXPECT_EQ(mem["device"], "cpu");
+    EXPECT_EQ(mem["total_bytes"].get<uint64_t>(),
+              mem["weights_bytes"].get<uint64_t>() + mem["weight_copies_bytes"].get<uint64_t>() +
+                  mem["kv_cache_bytes"].get<uint64_t>() + mem["compute_bytes"].get<uint64_t>() +
+                  mem["overhead_bytes"].get<uint64_t>());
+    EXPECT_EQ(mem["host_bytes"], 0) << "on the CPU the host memory is the total";
   }
+}
+
+TEST(Cli, ModelInfoMemoryOnCuda) {
+  const std::string model = test::testdata("models/qwen2-tiny.gguf");
+  auto cpu = tessera("model info --json " + model);
+  auto cuda = tessera("model info --json --device cuda " + model);
+  ASSERT_EQ(cpu.exit_code, 0);
+  ASSERT_EQ(cuda.exit_code, 0);
+  const json c = json::parse(cpu.output)["memory"];
+  const json g = json::parse(cuda.output)["memory"];
+  EXPECT_EQ(g["device"], "cuda");
+  EXPECT_EQ(g["weights_bytes"], c["weights_bytes"]);
+  EXPECT_EQ(g["kv_cache_bytes"], c["kv_cache_bytes"]);
+  EXPECT_EQ(g["weight_copies_bytes"], 0) << "a GPU multiplies the weights as stored";
+  EXPECT_GT(c["weight_copies_bytes"].get<uint64_t>(), 0u) << "the tied output's copy";
+  EXPECT_GE(g["overhead_bytes"].get<uint64_t>(), 32u << 20) << "the cuBLAS workspace";
+  EXPECT_GT(g["host_bytes"].get<uint64_t>(), 0u) << "the tokenizer stays on the host";
+  auto text = tessera("model info --device cuda " + model);
+  ASSERT_EQ(text.exit_code, 0);
+  EXPECT_NE(text.output.find("on cuda"), std::string::npos) << text.output;
+  EXPECT_NE(text.output.find("+ host"), std::string::npos) << text.output;
+  auto upper = tessera("model info --json --device CUDA " + model);
+  ASSERT_EQ(upper.exit_code, 0);
+  EXPECT_EQ(json::parse(upper.output)["memory"]["device"], "cuda");
+  EXPECT_EQ(tessera("model info --device tpu " + model, true).exit_code, 2);
 }
 
 TEST(Cli, ModelInfoFiguresAndOptions) {

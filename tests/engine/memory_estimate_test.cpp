@@ -1,5 +1,7 @@
 // Memory estimates: the KV cache is exact (checked against hand-computed figures and against
-// the sizes llama.cpp reports for the same shapes), the rest is consistent and bounded.
+// the sizes llama.cpp reports for the same shapes), the rest is consistent and bounded; the
+// CPU and CUDA figures differ where the devices do. (Against measured memory:
+// tests/llm/memory_accuracy_test.cpp on the CPU, tests/llm/cuda_memory_test.cpp on a GPU.)
 #include "engine/memory_estimate.h"
 
 #include <gtest/gtest.h>
@@ -16,8 +18,9 @@ ModelInfo info_of(const std::string& rel) {
 }
 
 MemoryEstimate estimate(const ModelInfo& m, int64_t ctx, int64_t parallel,
-                        gguf::TensorType kv = gguf::TensorType::F16) {
-  auto e = estimate_memory(m, MemoryOptions{ctx, parallel, kv});
+                        gguf::TensorType kv = gguf::TensorType::F16,
+                        MemoryDevice device = MemoryDevice::cpu) {
+  auto e = estimate_memory(m, MemoryOptions{ctx, parallel, kv, device});
   EXPECT_TRUE(e.ok()) << (e.ok() ? "" : e.error().message);
   return e.value();
 }
@@ -60,14 +63,65 @@ TEST(MemoryEstimate, EncodersHaveNoKvCache) {
 
 TEST(MemoryEstimate, TotalIsTheSumAndGrowsWithContext) {
   ModelInfo m = info_of("models/llama-spm-tiny.gguf");
-  MemoryEstimate a = estimate(m, 128, 1);
-  MemoryEstimate b = estimate(m, 256, 2);
-  EXPECT_EQ(a.weights, m.weight_bytes);
-  EXPECT_EQ(a.total, a.weights + a.kv_cache + a.compute);
-  EXPECT_GT(b.kv_cache, a.kv_cache);
-  EXPECT_GT(b.compute, a.compute);
-  EXPECT_EQ(a.micro_batch, 128);
-  EXPECT_EQ(estimate(m, 4096, 1).micro_batch, kMicroBatch);
+  for (MemoryDevice d : {MemoryDevice::cpu, MemoryDevice::cuda}) {
+    SCOPED_TRACE(memory_device_name(d));
+    MemoryEstimate a = estimate(m, 128, 1, gguf::TensorType::F16, d);
+    MemoryEstimate b = estimate(m, 256, 2, gguf::TensorType::F16, d);
+    EXPECT_EQ(a.device, d);
+    EXPECT_EQ(a.weights, m.weight_bytes);
+    EXPECT_EQ(a.total, a.weights + a.weight_copies + a.kv_cache + a.compute + a.overhead);
+    EXPECT_GT(a.overhead, 0u);
+    EXPECT_GT(b.kv_cache, a.kv_cache);
+    EXPECT_GT(b.compute, a.compute);  // one more logits row, a longer cell table
+    EXPECT_GT(b.total, a.total);
+    EXPECT_EQ(a.micro_batch, 128);
+    EXPECT_EQ(estimate(m, 4096, 1, gguf::TensorType::F16, d).micro_batch, kMicroBatch);
+  }
+}
+
+TEST(MemoryEstimate, CpuCountsItsCopiesAndTheHostCudaTheDevice) {
+  // qwen2-tiny: Q8_0 matrices, output tied to the Q8_0 token embedding.
+  ModelInfo q = info_of("models/qwen2-tiny.gguf");
+  MemoryEstimate cpu = estimate(q, 256, 1);
+  MemoryEstimate cuda = estimate(q, 256, 1, gguf::TensorType::F16, MemoryDevice::cuda);
+  const TensorSummary* embd = nullptr;
+  for (const TensorSummary& t : q.tensors) {
+    if (t.name == "token_embd.weight") embd = &t;
+  }
+  ASSERT_NE(embd, nullptr);
+  EXPECT_EQ(embd->type, gguf::TensorType::Q8_0);
+  // The output projection's rows8 copy (151936 rows, a multiple of 8: no padding) comes on
+  // top of the mapped table; the layers' copies replace their mapped originals.
+  EXPECT_GE(cpu.weight_copies, embd->bytes);
+  EXPECT_LT(cpu.weight_copies, embd->bytes + (1u << 20));
+  EXPECT_EQ(cpu.host, 0u) << "on the CPU the host is the device";
+  EXPECT_EQ(cuda.weight_copies, 0u);
+  EXPECT_EQ(cuda.kv_cache, cpu.kv_cache);
+  EXPECT_GE(cuda.overhead, 32u << 20) << "the stream's cuBLAS workspace";
+  // The tokenizer and the file's header stay on the host.
+  EXPECT_GT(cuda.host, q.header_bytes + q.tokenizer.n_tokens * 16);
+  // A CPU without AVX-512 VNNI keeps Q8_0 weights as stored: no copies at all.
+  MemoryOptions avx2{256, 1, gguf::TensorType::F16, MemoryDevice::cpu, CpuKernels::avx2};
+  EXPECT_EQ(estimate_memory(q, avx2).value().weight_copies, 0u);
+  EXPECT_EQ(estimate_memory(q, avx2).value().total, cpu.total - cpu.weight_copies);
+  // llama-spm-tiny: F32 weights, an untied output: the CPU copies nothing.
+  EXPECT_EQ(estimate(info_of("models/llama-spm-tiny.gguf"), 256, 1).weight_copies, 0u);
+}
+
+TEST(MemoryEstimate, CpuCopySizesPadRowsToTheirGroups) {
+  using gguf::TensorType;
+  EXPECT_EQ(cpu_weight_copy_bytes(TensorType::Q8_0, 16, 64), 16u * 2 * 34);
+  EXPECT_EQ(cpu_weight_copy_bytes(TensorType::Q8_0, 9, 32), 16u * 34);  // 9 rows -> 2 groups
+  EXPECT_EQ(cpu_weight_copy_bytes(TensorType::Q4_K, 8, 256), 1184u);    // 144 x 8 + scales
+  EXPECT_EQ(cpu_weight_copy_bytes(TensorType::F16, 33, 10), 64u * 10 * 2);
+  EXPECT_EQ(cpu_weight_copy_bytes(TensorType::Q6_K, 8, 256), 0u);  // multiplied as stored
+  EXPECT_EQ(cpu_weight_copy_bytes(TensorType::F32, 8, 256), 0u);
+}
+
+TEST(MemoryEstimate, EncoderPassesTakeWholeTextsUpTo512Tokens) {
+  ModelInfo b = info_of("models/bert-tiny.gguf");
+  EXPECT_EQ(estimate(b, 256, 1).micro_batch, kMicroBatch);  // two texts of 256
+  EXPECT_EQ(estimate(b, 2048, 1).micro_batch, 2048);        // a longer text runs alone
 }
 
 TEST(MemoryEstimate, RejectsBadOptions) {

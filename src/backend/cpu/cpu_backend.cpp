@@ -266,8 +266,10 @@ class CpuBackend final : public Backend {
 
   Result<std::unique_ptr<Buffer>> alloc(size_t bytes, std::string_view what) override {
     TESSERA_TRY(account_->reserve(bytes, false, what, kName));
+    // Committed now, as a GPU's memory is: what the account says is in use is what the
+    // process holds (a KV cache is resident from the context's creation, not as it fills).
     HostMemory memory = HostMemory::allocate(bytes);
-    if (memory.data() == nullptr) {
+    if (memory.data() == nullptr || !memory.commit()) {
       account_->release(bytes, false);
       return make_error(ErrorCode::out_of_range, std::string(what) + ": the system refused " +
                                                      std::to_string(bytes) + " bytes of memory");

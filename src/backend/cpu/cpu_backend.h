@@ -1,7 +1,9 @@
 // The CPU implementation of the compute-backend interface (backend/backend.h): buffers in
-// host memory (64-byte aligned), weights used in place from the mapped file (import_host does
-// not copy), and a Stream whose ops run the kernels of this folder on the stream's own
-// ThreadPool before returning.
+// host memory (64-byte aligned, committed when allocated: every page resident before alloc()
+// returns, so a context's KV cache is held from its creation, as on a GPU, and not as it
+// fills), weights used in place from the mapped file (import_host does not copy), and a
+// Stream whose ops run the kernels of this folder on the stream's own ThreadPool before
+// returning.
 #pragma once
 
 #include <memory>
