@@ -155,6 +155,10 @@ std::vector<const Resident*> choose_victims(const std::vector<Resident>& residen
   return s.victims;
 }
 
+uint64_t need_on(const Demand& d, const Place& place) {
+  return place.kind == PlaceKind::cpu && d.cpu_bytes > 0 ? d.cpu_bytes : d.bytes;
+}
+
 bool eligible(const Place& place, const Demand& d, const SchedulerConfig& config) {
   if (!place.admits_app(d.app) || !place.admits_model(d.model)) return false;
   const bool confined =
@@ -196,19 +200,19 @@ Plan plan_placement(const Demand& d, const std::vector<PlaceUse>& uses,
   const PlaceUse* best = nullptr;
   std::string others;
   for (const PlaceUse* u : ok) {
-    if (u->free() < d.bytes) continue;
+    if (u->free() < need_on(d, *u->place)) continue;
     if (best == nullptr || u->free() < best->free()) best = u;
   }
   if (best != nullptr) {
     for (const PlaceUse* u : ok) {
-      if (u != best && u->free() >= d.bytes) {
+      if (u != best && u->free() >= need_on(d, *u->place)) {
         others.append(others.empty() ? "" : ", ").append(describe(*u));
       }
     }
     plan.decision = Decision::place;
     plan.places = {best->place->id};
     plan.room = {best->free()};
-    plan.why = "needs " + format_bytes(d.bytes) + "; " + describe(*best) +
+    plan.why = "needs " + format_bytes(need_on(d, *best->place)) + "; " + describe(*best) +
                (others.empty() ? " is the only place where it fits"
                                : " is the tightest fit (also fit: " + others + ")");
     return plan;
@@ -218,7 +222,7 @@ Plan plan_placement(const Demand& d, const std::vector<PlaceUse>& uses,
   VictimSet best_set;
   const PlaceUse* best_place = nullptr;
   for (const PlaceUse* u : ok) {
-    VictimSet s = cheapest(u->residents, d.bytes - u->free());
+    VictimSet s = cheapest(u->residents, need_on(d, *u->place) - u->free());
     if (better(s, best_set)) {
       best_set = std::move(s);
       best_place = u;
@@ -246,8 +250,9 @@ Plan plan_placement(const Demand& d, const std::vector<PlaceUse>& uses,
                              : r.busy ? " (in use)"
                                       : " (reload ~" + seconds_text(r.reload_seconds) + ")"));
     }
-    plan.why = "needs " + format_bytes(d.bytes) + "; " + describe(*best_place) +
-               " after unloading " + list + (kept.empty() ? "" : "; kept " + kept);
+    plan.why = "needs " + format_bytes(need_on(d, *best_place->place)) + "; " +
+               describe(*best_place) + " after unloading " + list +
+               (kept.empty() ? "" : "; kept " + kept);
     return plan;
   }
 
@@ -284,10 +289,10 @@ Plan plan_placement(const Demand& d, const std::vector<PlaceUse>& uses,
 
   // 4. Wait for busy models to become idle, if that would make room.
   for (const PlaceUse* u : ok) {
-    if (u->free() + unpinned_bytes(*u) >= d.bytes) {
+    if (u->free() + unpinned_bytes(*u) >= need_on(d, *u->place)) {
       plan.decision = Decision::wait;
       plan.places = {u->place->id};
-      plan.why = "needs " + format_bytes(d.bytes) + "; " + describe(*u) +
+      plan.why = "needs " + format_bytes(need_on(d, *u->place)) + "; " + describe(*u) +
                  " will have room when models in use there are idle";
       return plan;
     }

@@ -45,8 +45,9 @@ struct PlaceUse {
 
 struct Demand {
   std::string model;
-  std::string app;  // "" = none
-  uint64_t bytes = 0;
+  std::string app;          // "" = none
+  uint64_t bytes = 0;       // on a GPU, MIG instance or slice
+  uint64_t cpu_bytes = 0;   // on the CPU place (0: the same as bytes)
   bool splittable = false;  // a decoder, and the config allows splitting
   // Extra bytes each additional device of a split needs (activations, its compute buffers).
   uint64_t split_overhead = 0;
@@ -75,6 +76,9 @@ double eviction_cost(const Resident& r);
 // The cheapest set of idle, unpinned residents whose bytes add up to at least `bytes`, or
 // nothing when even all of them are not enough. Exhaustive up to 16 candidates, else greedy.
 std::vector<const Resident*> choose_victims(const std::vector<Resident>& residents, uint64_t bytes);
+
+// What the demand needs on a place of this kind.
+uint64_t need_on(const Demand& demand, const Place& place);
 
 // Whether a place may hold `demand` (slice rules above).
 bool eligible(const Place& place, const Demand& demand, const SchedulerConfig& config);

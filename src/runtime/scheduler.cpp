@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "backend/cpu/cpu_isa.h"
 #include "gguf/reader.h"
 #include "runtime/sched_entry.h"
 
@@ -13,6 +14,23 @@ using State = SchedEntry::State;
 
 Error unavailable(std::string what) {
   return make_error(ErrorCode::unavailable, std::move(what));
+}
+
+engine::CpuKernels this_cpu_kernels() {
+  switch (backend::cpu::cpu_isa()) {
+    case backend::cpu::Isa::avx512vnni:
+      return engine::CpuKernels::avx512vnni;
+    case backend::cpu::Isa::avx2:
+      return engine::CpuKernels::avx2;
+    case backend::cpu::Isa::scalar:
+      break;
+  }
+  return engine::CpuKernels::scalar;
+}
+
+void default_estimate_device(PlaceKind kind, engine::MemoryOptions& o) {
+  o.device = kind == PlaceKind::cpu ? engine::MemoryDevice::cpu : engine::MemoryDevice::cuda;
+  o.cpu_kernels = this_cpu_kernels();
 }
 
 uint64_t load_limit(uint64_t estimate, uint64_t room) {
@@ -26,7 +44,11 @@ uint64_t load_limit(uint64_t estimate, uint64_t room) {
 struct Scheduler::ModelFacts {
   ResolvedModel source;
   engine::ModelInfo info;
-  engine::MemoryEstimate estimate;
+  engine::MemoryEstimate estimate;      // on a GPU, MIG instance or slice
+  engine::MemoryEstimate cpu_estimate;  // on the CPU place
+  const engine::MemoryEstimate& on(PlaceKind kind) const {
+    return kind == PlaceKind::cpu ? cpu_estimate : estimate;
+  }
   bool decoder = true;
   int64_t context = 0, parallel = 1;
   backend::KvType kv = backend::KvType::f16;
@@ -37,6 +59,8 @@ struct Scheduler::ModelFacts {
 Scheduler::Scheduler(SchedulerOptions o) : o_(std::move(o)) {
   if (!o_.make_backend) o_.make_backend = default_backend_factory();
   if (!o_.clock) o_.clock = [] { return SteadyClock::now(); };
+  if (!o_.estimate_device) o_.estimate_device = default_estimate_device;
+  for (const Place& p : o_.places) gpu_places_ = gpu_places_ || p.kind != PlaceKind::cpu;
   if (o_.background) {
     reaper_ = std::thread([this] {
       std::unique_lock<std::mutex> lock(mu_);
@@ -160,23 +184,32 @@ Result<Scheduler::ModelFacts> Scheduler::facts(const std::string& name) {
   mo.n_ctx = ctx;
   mo.n_parallel = f.parallel;
   mo.kv_type = backend::kv_tensor_type(f.kv);
+  o_.estimate_device(PlaceKind::gpu, mo);
   auto est = engine::estimate_memory(f.info, mo);
   if (!est.ok()) return broken(est.error());
   f.estimate = *est;
+  o_.estimate_device(PlaceKind::cpu, mo);
+  auto cpu_est = engine::estimate_memory(f.info, mo);
+  if (!cpu_est.ok()) return broken(cpu_est.error());
+  f.cpu_estimate = *cpu_est;
   f.context = est->n_ctx;
   return f;
 }
 
 Error Scheduler::refusal(const ModelFacts& f, const Plan& plan) const {
-  const engine::MemoryEstimate& e = f.estimate;
+  const Place* largest = place(plan.largest_place);
+  const engine::MemoryEstimate& e = f.on(largest ? largest->kind : PlaceKind::gpu);
   std::string msg = "cannot load model " + f.source.name + ": it needs " + format_bytes(e.total) +
                     " (weights " + format_bytes(e.weights);
+  if (e.weight_copies > 0) msg.append(", weight copies ").append(format_bytes(e.weight_copies));
   if (f.decoder) {
     msg.append(", KV cache ").append(format_bytes(e.kv_cache));
     msg.append(" for ").append(std::to_string(f.context)).append(" tokens x ");
     msg.append(std::to_string(f.parallel)).append(f.parallel == 1 ? " sequence" : " sequences");
   }
-  msg.append(", compute ").append(format_bytes(e.compute)).append(")");
+  msg.append(", compute ").append(format_bytes(e.compute));
+  if (e.overhead > 0) msg.append(", overhead ").append(format_bytes(e.overhead));
+  msg.append(")");
   if (plan.largest_place.empty()) {
     msg.append(" and ").append(plan.why);
     return make_error(ErrorCode::out_of_range, msg);
@@ -185,9 +218,10 @@ Error Scheduler::refusal(const ModelFacts& f, const Plan& plan) const {
   msg.append(" on ").append(plan.largest_place).append(" (free plus idle models)");
   msg.append(". To make it fit:");
   // The context that would fit: the KV cache scales with context x sequences.
-  if (f.decoder && e.kv_cells > 0 && plan.largest > e.weights + e.compute) {
+  const uint64_t fixed = e.total - e.kv_cache;  // what does not scale with the context
+  if (f.decoder && e.kv_cells > 0 && plan.largest > fixed) {
     const double per_token = static_cast<double>(e.kv_cache) / static_cast<double>(e.kv_cells);
-    const double room = static_cast<double>(plan.largest - e.weights - e.compute);
+    const double room = static_cast<double>(plan.largest - fixed);
     int64_t ctx = static_cast<int64_t>(room / per_token / static_cast<double>(f.parallel));
     ctx = ctx / 256 * 256;
     if (ctx >= 256 && ctx < f.context) {
@@ -232,10 +266,10 @@ void Scheduler::unload_locked(std::unique_lock<std::mutex>& lock,
 Status Scheduler::load_locked(std::unique_lock<std::mutex>& lock,
                               const std::shared_ptr<SchedEntry>& e, const Plan& plan,
                               const ModelFacts& f) {
+  const engine::MemoryEstimate& est = f.on(place(plan.places.front())->kind);
   std::vector<uint64_t> limits;
   for (size_t i = 0; i < plan.places.size(); ++i) {
-    limits.push_back(plan.places.size() == 1 ? load_limit(f.estimate.total, plan.room[i])
-                                             : plan.room[i]);
+    limits.push_back(plan.places.size() == 1 ? load_limit(est.total, plan.room[i]) : plan.room[i]);
     e->charges.emplace_back(plan.places[i], limits.back());
   }
   entries_[e->name] = e;
@@ -281,7 +315,7 @@ Status Scheduler::load_locked(std::unique_lock<std::mutex>& lock,
   // sequence; the last device holds them), an encoder's compute buffers.
   const uint64_t later =
       f.decoder ? static_cast<uint64_t>(f.info.n_vocab) * static_cast<uint64_t>(f.parallel) * 4
-                : f.estimate.compute;
+                : est.compute;
   for (size_t i = 0; i < m.backends.size(); ++i) {
     // Charged: what it holds, plus what it will allocate later on the last device, at least
     // the estimate, within what was reserved. The backend's limit becomes the charge: the
@@ -289,10 +323,11 @@ Status Scheduler::load_locked(std::unique_lock<std::mutex>& lock,
     const uint64_t held = m.backends[i]->memory().in_use();
     const bool last = i + 1 == m.backends.size();
     uint64_t want = held + (last ? later : 0);
-    if (m.backends.size() == 1) want = std::max(want, f.estimate.total);
+    if (m.backends.size() == 1) want = std::max(want, est.total);
     e->charges[i].second = std::max(std::min(limits[i], want), held);
     m.backends[i]->set_memory_limit(e->charges[i].second);
   }
+  e->estimate = est.total;
   e->measured = measured;
   e->reload_seconds = m.seconds;
   e->model = std::move(m);
@@ -304,8 +339,8 @@ Status Scheduler::load_locked(std::unique_lock<std::mutex>& lock,
   char secs[32];
   std::snprintf(secs, sizeof secs, "%.2f s", e->reload_seconds);
   log("loaded " + e->name + " in " + secs + " (" + format_bytes(e->charged()) +
-      " charged, estimate " + format_bytes(f.estimate.total) + ", measured " +
-      format_bytes(measured) + "): " + plan.why);
+      " charged, estimate " + format_bytes(est.total) + ", measured " + format_bytes(measured) +
+      "): " + plan.why);
   cv_.notify_all();
   return {};
 }
@@ -381,7 +416,8 @@ Result<Lease> Scheduler::acquire(const ModelRequest& r) {
       f = std::move(*got);
       continue;  // the world may have changed while the lock was dropped
     } else {
-      const uint64_t need = f->estimate.total;
+      // Quotas count the estimate where most models go: the GPUs, else the CPU.
+      const uint64_t need = gpu_places_ ? f->estimate.total : f->cpu_estimate.total;
       // The app's memory quota: what the models loaded for it are charged.
       if (quota && quota->memory) {
         if (need > *quota->memory) {
@@ -458,6 +494,7 @@ Result<Lease> Scheduler::acquire(const ModelRequest& r) {
         d.model = r.model;
         d.app = r.app;
         d.bytes = need;
+        d.cpu_bytes = f->cpu_estimate.total;
         d.splittable = f->decoder;
         d.split_overhead = f->estimate.compute;
         const Plan plan = plan_placement(d, place_uses(), o_.config);
@@ -475,7 +512,6 @@ Result<Lease> Scheduler::acquire(const ModelRequest& r) {
             e->keep_alive = f->keep_alive;
             e->app = r.app;
             e->why = plan.why;
-            e->estimate = need;
             Status s = load_locked(lock, e, plan, *f);
             if (!s.ok()) return give_up(s.error());
             continue;

@@ -96,6 +96,9 @@ struct SchedulerOptions {
   // Where the process's status goes for `tessera ps` (status_file.h); empty: nowhere.
   std::filesystem::path status_file;
   int n_threads = 0;  // CPU threads of each model (0: one per core)
+  // Sets the device of a load's estimate on a place of `kind` (MemoryOptions::device and
+  // cpu_kernels). Null: cuda for GPU, MIG and slice places; this CPU's kernels for the CPU.
+  std::function<void(PlaceKind kind, engine::MemoryOptions& options)> estimate_device;
 };
 
 struct SchedulerCounters {
@@ -228,6 +231,7 @@ class Scheduler {
   std::map<std::string, int64_t> kv_held_;  // app -> KV tokens its leases hold
   int waiting_ = 0;
   bool stopping_ = false;
+  bool gpu_places_ = false;  // any place but the CPU
   bool dirty_ = true;
   SchedulerCounters counters_;
   std::thread reaper_;

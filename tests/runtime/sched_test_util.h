@@ -45,6 +45,7 @@ inline uint64_t estimate(const std::string& name, int64_t ctx = 256, int64_t par
   engine::MemoryOptions o;
   o.n_ctx = ctx;
   o.n_parallel = parallel;
+  o.cpu_kernels = engine::CpuKernels::scalar;  // as the harness's stand-in GPUs
   return engine::estimate_memory(*info, o)->total;
 }
 
@@ -162,6 +163,11 @@ struct Harness {
       backend::CpuBackendOptions b;
       b.rearrange_weights = false;
       return backend::make_cpu_backend(b);
+    };
+    // Their estimate: the CPU's without re-arranged copies.
+    o.estimate_device = [](PlaceKind, engine::MemoryOptions& mo) {
+      mo.device = engine::MemoryDevice::cpu;
+      mo.cpu_kernels = engine::CpuKernels::scalar;
     };
     o.clock = clock.fn();
     o.background = background;
