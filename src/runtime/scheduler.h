@@ -62,6 +62,10 @@ using ModelResolver = std::function<Result<ResolvedModel>(const std::string& nam
 // its own, with a memory limit the scheduler sets.
 using BackendFactory = std::function<Result<std::shared_ptr<backend::Backend>>(const Place& place)>;
 
+// Resolves names in a model store's folder (model_store.h): NAME -> NAME.gguf, with the
+// store's errors (bad names refused, unknown names with close ones).
+ModelResolver store_resolver(const std::filesystem::path& models_dir);
+
 // The default factory: the CPU backend for the CPU place, the CUDA backend of the place's
 // device for the others (gpu/cuda_backend.h).
 BackendFactory default_backend_factory();

@@ -421,6 +421,45 @@ TEST(Scheduler, BrokenFilesAreRefusedAndTheSchedulerGoesOn) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(Scheduler, ServesFromTheModelStoreWhereBrokenFilesStayBroken) {
+  const std::string dir = ::testing::TempDir() + "sched_store";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  std::filesystem::copy_file(testing::model_path("llama-spm-tiny-q4_0.gguf"), dir + "/spm.gguf");
+  std::ofstream(dir + "/cut.gguf", std::ios::binary) << "GGUF\x03\0\0\0";
+  testing::LogLines log;
+  SchedulerOptions o;
+  o.places = build_places(testing::small_gpus({1ull << 30}), SchedulerConfig{}, 0).value();
+  o.resolve = store_resolver(dir);
+  o.make_backend = [](const Place&) -> Result<std::shared_ptr<backend::Backend>> {
+    return backend::make_cpu_backend();
+  };
+  o.background = false;
+  o.log = log.sink();
+  auto s = Scheduler::create(std::move(o));
+  ASSERT_TRUE(s.ok());
+  ModelRequest r;
+  r.model = "cut";
+  auto cut = (*s)->acquire(r);
+  ASSERT_FALSE(cut.ok());
+  EXPECT_EQ(cut.error().code, ErrorCode::malformed) << cut.error().message;
+  r.model = "../spm";
+  auto escape = (*s)->acquire(r);
+  ASSERT_FALSE(escape.ok());
+  EXPECT_EQ(escape.error().code, ErrorCode::invalid_argument) << escape.error().message;
+  r.model = "spn";
+  auto typo = (*s)->acquire(r);
+  ASSERT_FALSE(typo.ok());
+  EXPECT_NE(typo.error().message.find("spm"), std::string::npos) << typo.error().message;
+  r.model = "spm";
+  auto spm = (*s)->acquire(r);
+  ASSERT_TRUE(spm.ok()) << spm.error().message;
+  EXPECT_TRUE(greedy(*spm, "Hello", 2).ok());
+  spm = make_error(ErrorCode::cancelled, "done");
+  s->reset();
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Scheduler, AModelThatFitsNowhereGetsTheExplainedError) {
   const uint64_t need = testing::estimate("qwen");
   Harness h;
