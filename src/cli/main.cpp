@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "runtime/placement.h"
 
 namespace tessera::cli {
 namespace {
@@ -39,20 +40,7 @@ int exit_code(ErrorCode code) {
 }  // namespace
 
 std::string human_bytes(uint64_t bytes) {
-  static const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-  double v = static_cast<double>(bytes);
-  int u = 0;
-  while (v >= 1024.0 && u < 5) {
-    v /= 1024.0;
-    ++u;
-  }
-  char buf[32];
-  if (u == 0) {
-    std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
-  } else {
-    std::snprintf(buf, sizeof buf, "%.2f %s", v, kUnits[u]);
-  }
-  return buf;
+  return runtime::format_bytes(bytes);
 }
 
 std::string human_count(uint64_t n) {

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "backend/cpu/cpu_isa.h"
+#include "engine/llm/host_kernels.h"
 #include "gguf/reader.h"
 #include "runtime/sched_entry.h"
 
@@ -16,21 +16,9 @@ Error unavailable(std::string what) {
   return make_error(ErrorCode::unavailable, std::move(what));
 }
 
-engine::CpuKernels this_cpu_kernels() {
-  switch (backend::cpu::cpu_isa()) {
-    case backend::cpu::Isa::avx512vnni:
-      return engine::CpuKernels::avx512vnni;
-    case backend::cpu::Isa::avx2:
-      return engine::CpuKernels::avx2;
-    case backend::cpu::Isa::scalar:
-      break;
-  }
-  return engine::CpuKernels::scalar;
-}
-
 void default_estimate_device(PlaceKind kind, engine::MemoryOptions& o) {
   o.device = kind == PlaceKind::cpu ? engine::MemoryDevice::cpu : engine::MemoryDevice::cuda;
-  o.cpu_kernels = this_cpu_kernels();
+  o.cpu_kernels = engine::host_cpu_kernels();
 }
 
 uint64_t load_limit(uint64_t estimate, uint64_t room) {

@@ -246,7 +246,7 @@ TEST(CpuMemoryEstimate, CopySizesAreTheCpuBackendsSizes) {
 // at load: the backend's memory account right after load against the copies' sizes (the
 // estimate's weight_copies counts only what they add to the mapped weights).
 TEST(CpuMemoryEstimate, PlannedCopiesAreWhatTheBackendAllocatesAtLoad) {
-  const engine::CpuKernels kernels = this_cpu_kernels();
+  const engine::CpuKernels kernels = engine::host_cpu_kernels();
   for (const MemoryConfig& c : testdata_memory_configs()) {
     if (c.ctx != 512 || c.parallel != 1) continue;  // one configuration per model
     const engine::ModelInfo info = model_info_of(c.path);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "backend/cpu/cpu_isa.h"
+#include "engine/llm/host_kernels.h"
 #include "engine/memory_estimate.h"
 #include "engine/model_info.h"
 #include "engine/model_synth.h"
@@ -144,25 +145,12 @@ inline void check_memory_row(const MemoryConfig& c, const engine::MemoryEstimate
       << " bytes, measured " << measured;
 }
 
-// This machine's CPU kernels in the estimate's terms.
-inline engine::CpuKernels this_cpu_kernels() {
-  switch (backend::cpu::cpu_isa()) {
-    case backend::cpu::Isa::avx512vnni:
-      return engine::CpuKernels::avx512vnni;
-    case backend::cpu::Isa::avx2:
-      return engine::CpuKernels::avx2;
-    case backend::cpu::Isa::scalar:
-      break;
-  }
-  return engine::CpuKernels::scalar;
-}
-
 inline engine::MemoryEstimate estimate_for(const MemoryConfig& c, engine::MemoryDevice device) {
   engine::MemoryOptions o;
   o.n_ctx = c.ctx;
   o.n_parallel = c.parallel;
   o.device = device;
-  o.cpu_kernels = this_cpu_kernels();
+  o.cpu_kernels = engine::host_cpu_kernels();
   auto e = engine::estimate_memory(model_info_of(c.path), o);
   EXPECT_TRUE(e.ok()) << (e.ok() ? "" : e.error().message);
   return e.ok() ? *e : engine::MemoryEstimate{};
