@@ -137,6 +137,7 @@ Result<std::vector<PlannedModel>> estimate_models(const PlanArgs& a,
     opts.n_ctx = spec.n_ctx;
     opts.n_parallel = spec.n_parallel;
     opts.kv_type = kv->type;
+    opts.device = engine::MemoryDevice::cuda;  // a MIG instance is a CUDA device
     auto est = engine::estimate_memory(info, opts);
     if (!est.ok()) return make_error(est.error().code, spec.path + ": " + est.error().message);
     gpu::MigDemand d;

@@ -42,7 +42,8 @@ class CliGpuPlan : public ::testing::Test {
 
   // `tessera model info --json` total for a file and context.
   static uint64_t estimate(const std::string& name, const std::string& opts = "") {
-    const auto r = test::tessera("model info " + model(name) + " --json " + opts);
+    // The plan estimates for a CUDA device, as `model info --device cuda` does.
+    const auto r = test::tessera("model info " + model(name) + " --json --device cuda " + opts);
     EXPECT_EQ(r.exit_code, 0) << r.output;
     return json::parse(r.output)["memory"]["total_bytes"].get<uint64_t>();
   }
