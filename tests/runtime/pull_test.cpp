@@ -188,15 +188,21 @@ TEST(Pull, ResumesAfterTheConnectionDropsMidBody) {
   EXPECT_TRUE(fx.noted("connection lost"));
 }
 
-TEST(Pull, AnInterruptedPullIsResumedByTheNextOne) {
-  Fixture fx;
+// Serves the tiny model with its connection cut after 1 MiB and makes one pull attempt, which
+// leaves a partial download.
+auto interrupted_pull(Fixture& fx) {
   FakeFile f = tiny();
   f.drops = 1;
   f.drop_after = 1 << 20;
   fx.hub.add(kRepo, kFile, f);
   PullOptions once = fx.options();
   once.max_attempts = 1;
-  auto first = fx.pull(kRepo + ":" + kFile, once);
+  return fx.pull(kRepo + ":" + kFile, once);
+}
+
+TEST(Pull, AnInterruptedPullIsResumedByTheNextOne) {
+  Fixture fx;
+  auto first = interrupted_pull(fx);
   ASSERT_FALSE(first.ok());
   EXPECT_EQ(first.error().code, ErrorCode::unavailable);
   EXPECT_NE(first.error().message.find("run the same command to resume"), std::string::npos)
@@ -217,13 +223,7 @@ TEST(Pull, AnInterruptedPullIsResumedByTheNextOne) {
 
 TEST(Pull, AServerThatIgnoresRangesMakesItStartOver) {
   Fixture fx;
-  FakeFile f = tiny();
-  f.drops = 1;
-  f.drop_after = 1 << 20;
-  fx.hub.add(kRepo, kFile, f);
-  PullOptions once = fx.options();
-  once.max_attempts = 1;
-  ASSERT_FALSE(fx.pull(kRepo + ":" + kFile, once).ok());
+  ASSERT_FALSE(interrupted_pull(fx).ok());
   fx.hub.set_ignore_range(kRepo, kFile, true);
   auto r = fx.pull(kRepo + ":" + kFile);
   ASSERT_TRUE(r.ok()) << r.error().message;
@@ -266,13 +266,7 @@ TEST(Pull, APartialOfAnotherFileIsNotContinued) {
 
 TEST(Pull, AFileChangedOnTheServerSinceThePartialIsStartedAgain) {
   Fixture fx;
-  FakeFile f = tiny();
-  f.drops = 1;
-  f.drop_after = 1 << 20;
-  fx.hub.add(kRepo, kFile, f);
-  PullOptions once = fx.options();
-  once.max_attempts = 1;
-  ASSERT_FALSE(fx.pull(kRepo + ":" + kFile, once).ok());
+  ASSERT_FALSE(interrupted_pull(fx).ok());
   std::string changed = model_bytes();
   changed[changed.size() - 1] ^= 1;
   fx.hub.set_bytes(kRepo, kFile, changed);
