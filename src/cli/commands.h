@@ -45,6 +45,8 @@ Runner add_gpu_command(CLI::App& app);
 // `gpu` command add_gpu_command made.
 Runner add_gpu_plan_command(CLI::App& gpu);
 
+// `tessera serve [--host H] [--port P] [--data DIR] [--config FILE] [--api-key K]...`
+Runner add_serve_command(CLI::App& app);
 // `tessera scheduler check [--config FILE] [--json]`
 Runner add_scheduler_command(CLI::App& app);
 // `tessera ps [--json] [--data-dir DIR]`

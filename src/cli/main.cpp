@@ -87,6 +87,8 @@ int run(int argc, char** argv) {
   commands.emplace_back(app.get_subcommand("rerank"), runner);
   runner = add_doctor_command(app);
   commands.emplace_back(app.get_subcommand("doctor"), runner);
+  runner = add_serve_command(app);
+  commands.emplace_back(app.get_subcommand("serve"), runner);
   runner = add_scheduler_command(app);
   commands.emplace_back(app.get_subcommand("scheduler")->get_subcommand("check"), runner);
   runner = add_ps_command(app);

@@ -1,0 +1,187 @@
+#include "server/http_server.h"
+
+#include <httplib.h>
+#include <sys/socket.h>
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "server/api_error.h"
+#include "server/health_routes.h"
+
+namespace tessera::server {
+namespace {
+
+std::string header(const httplib::Request& req, const char* name) {
+  return req.has_header(name) ? req.get_header_value(name) : std::string();
+}
+
+}  // namespace
+
+void send_json(httplib::Response& res, int status, const std::string& body) {
+  res.status = status;
+  res.set_content(body, "application/json");
+}
+
+void send_error(httplib::Response& res, const ApiError& e) {
+  if (e.retry_after) res.set_header("Retry-After", std::to_string(*e.retry_after));
+  send_json(res, e.status, error_body(e).dump());
+}
+
+Server::Inflight::Inflight(Server& s) : s_(s) {
+  std::lock_guard<std::mutex> lock(s_.mu_);
+  s_.inflight_.insert(this);
+}
+
+Server::Inflight::~Inflight() {
+  std::lock_guard<std::mutex> lock(s_.mu_);
+  s_.inflight_.erase(this);
+}
+
+Server::Server(ServerOptions options, std::unique_ptr<runtime::Scheduler> scheduler,
+               BackendReport backend)
+    : o_(std::move(options)),
+      scheduler_(std::move(scheduler)),
+      backend_(std::move(backend)),
+      http_(std::make_unique<httplib::Server>()) {
+  routes();
+}
+
+Server::~Server() {
+  stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Server::log(const std::string& line) const {
+  if (o_.log) {
+    o_.log(line);
+  } else {
+    std::fprintf(stderr, "%s\n", line.c_str());
+    std::fflush(stderr);
+  }
+}
+
+bool Server::authorized(const httplib::Request& req, httplib::Response& res) const {
+  if (o_.keys.empty()) return true;
+  const auto key = request_key(header(req, "Authorization"), header(req, "X-API-Key"));
+  if (key && o_.keys.accepts(*key)) return true;
+  send_error(res, api_error(401, "authentication_error",
+                            key ? "invalid API key"
+                                : "no API key: send it as \"Authorization: Bearer KEY\"",
+                            "", "invalid_api_key"));
+  return false;
+}
+
+void Server::routes() {
+  httplib::Server& h = *http_;
+  const int threads = o_.threads > 0
+                          ? o_.threads
+                          : std::max(8, 4 * static_cast<int>(std::thread::hardware_concurrency()));
+  h.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  h.set_payload_max_length(o_.max_body_bytes);
+  h.set_read_timeout(o_.read_timeout_seconds, 0);
+  h.set_write_timeout(o_.write_timeout_seconds, 0);
+  h.set_keep_alive_timeout(5);
+  // httplib listens with a backlog of 5: a burst of connections would wait for SYN retries.
+  // Keep the listening socket to raise it after bind (listen() again updates the backlog).
+  h.set_socket_options([this](socket_t sock) {
+    httplib::default_socket_options(sock);
+    listen_fd_ = static_cast<int>(sock);
+  });
+
+  h.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    res.set_header("X-Request-Id", std::to_string(next_id_.fetch_add(1)));
+    const bool probe = req.path == "/health" || req.path == "/ready" || req.path == "/metrics";
+    if (draining_.load() && !probe) {
+      ApiError e =
+          api_error(503, "server_busy_error", "the server is shutting down", "", "shutting_down");
+      e.retry_after = 5;
+      send_error(res, e);
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (!probe && !authorized(req, res)) return httplib::Server::HandlerResponse::Handled;
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  h.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return;  // a route already wrote its error
+    if (res.status == 413) {
+      send_error(res, api_error(413, "invalid_request_error",
+                                "request body too large (the limit is set by the server's "
+                                "max body size)"));
+    } else if (res.status == 404) {
+      send_error(res, api_error(404, "not_found_error",
+                                "no route " + req.method + " " + req.path +
+                                    " (the API is under /v1: models, chat/completions, "
+                                    "completions, embeddings, rerank)"));
+    } else if (res.status == 400) {
+      send_error(res, api_error(400, "invalid_request_error", "malformed HTTP request"));
+    }
+  });
+  h.set_exception_handler(
+      [this](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "unknown error";
+        try {
+          if (ep) std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        log("tessera: internal error on " + req.path + ": " + what);
+        send_error(res, api_error(500, "server_error", "internal error: " + what));
+      });
+  h.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+    nlohmann::json line = {{"id", res.get_header_value("X-Request-Id")},
+                           {"method", req.method},
+                           {"route", req.path},
+                           {"status", res.status}};
+    for (const char* k : {"X-Tessera-Model", "X-Tessera-Prompt-Tokens",
+                          "X-Tessera-Completion-Tokens", "X-Tessera-Latency-Ms"}) {
+      if (res.has_header(k)) line[std::string(k + 10)] = res.get_header_value(k);
+    }
+    log(line.dump());
+  });
+  add_health_routes(*this, h);
+}
+
+Status Server::start() {
+  if (o_.port == 0) {
+    port_ = http_->bind_to_any_port(o_.host);
+  } else {
+    port_ = http_->bind_to_port(o_.host, o_.port) ? o_.port : -1;
+  }
+  if (port_ > 0 && listen_fd_ >= 0) ::listen(listen_fd_, 1024);
+  if (port_ <= 0) {
+    return make_error(ErrorCode::io_error,
+                      "cannot listen on " + o_.host + ":" + std::to_string(o_.port) +
+                          " (address in use, or not an address of this host?)");
+  }
+  thread_ = std::thread([this] { http_->listen_after_bind(); });
+  // Until the accept loop runs, httplib's stop() would do nothing: wait for it.
+  while (!http_->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  return {};
+}
+
+void Server::stop() {
+  std::call_once(stopped_, [this] {
+    draining_.store(true);
+    const auto deadline = std::chrono::steady_clock::now() + o_.grace;
+    for (;;) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (inflight_.empty()) break;
+        if (std::chrono::steady_clock::now() >= deadline) {
+          for (const Inflight* f : inflight_) f->token().cancel();
+          break;
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    http_->stop();
+  });
+}
+
+void Server::wait() {
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace tessera::server
