@@ -16,6 +16,7 @@ packages=(
   libyaml-cpp-dev                                 # operator config (GPU slices, quotas) with line numbers
   libcpp-httplib-dev                              # HTTP client (tessera pull) and, later, the server
   libssl-dev                                      # OpenSSL: HTTPS, SHA-256 of downloaded models
+  prometheus                                      # promtool: tests check the /metrics output with it
 )
 
 missing=()
