@@ -116,6 +116,13 @@ json parse_body(std::string_view body) {
     m.append(std::to_string(e.byte));
     if (colon != std::string::npos) m.append(": ").append(what.substr(colon + 2));
     reject("", std::move(m));
+  } catch (const json::exception& e) {
+    // A number past double's range: "[json.exception.out_of_range.406] number overflow ..."
+    const std::string what = e.what();
+    const size_t close = what.find("] ");
+    std::string m = "the request body is not valid JSON: ";
+    m.append(close == std::string::npos ? what : what.substr(close + 2));
+    reject("", std::move(m));
   }
   if (!j.is_object()) {
     std::string m = "the request body must be a JSON object, got ";

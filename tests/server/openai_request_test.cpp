@@ -118,6 +118,8 @@ TEST(ChatRequest, BadInput) {
       {"", "",
        "the request body is not valid JSON: error at byte 1: syntax error while parsing value - "
        "unexpected end of input; expected '[', '{', or a literal"},
+      {R"({"model":"m","x":9E9999999})", "",
+       "the request body is not valid JSON: number overflow parsing '9E9999999'"},
       {"[1]", "", "the request body must be a JSON object, got an array"},
       {R"({"messages":[{"role":"user","content":"hi"}]})", "model",
        "model is required: the name of a model (GET /v1/models lists them)"},
