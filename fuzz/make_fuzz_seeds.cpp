@@ -228,6 +228,31 @@ bool scheduler_config_seeds(const std::string& dir) {
   return ok;
 }
 
+// OpenAI API request bodies: every endpoint's fields, and a few broken ones.
+bool openai_request_seeds(const std::string& dir) {
+  const char* samples[] = {
+      R"({"model":"m","messages":[{"role":"system","content":"be brief"},{"role":"user",)"
+      R"("content":[{"type":"text","text":"hi"}]}],"temperature":0.7,"top_p":0.9,)"
+      R"("max_tokens":16,"stop":["\n"],"seed":1,"stream":true,)"
+      R"("stream_options":{"include_usage":true},"logprobs":true,"top_logprobs":2,)"
+      R"("logit_bias":{"5":-100},"n":1,"tools":[{"type":"function"}]})",
+      R"({"model":"m","messages":[{"role":"assistant","content":null,"tool_calls":[]},)"
+      R"({"role":"tool","content":"1","tool_call_id":"c"}],"max_completion_tokens":4})",
+      R"({"model":"m","prompt":["once"],"max_tokens":8,"logprobs":1,"echo":false,)"
+      R"("presence_penalty":0.5,"frequency_penalty":-0.5,"top_k":40,"min_p":0.1})",
+      R"({"model":"e","input":["a","b"],"encoding_format":"base64","dimensions":8})",
+      R"({"model":"r","query":"q","documents":["a",{"text":"b"}],"top_n":1,)"
+      R"("return_documents":true})",
+      R"({"model":"m","messages":[{"role":"user","content":[{"type":"image_url"}]}],"n":2})",
+      R"({"model":"m","messages":[[[[[[{"a":"\u00e9\""}]]]]]]})",
+  };
+  bool ok = true;
+  for (size_t i = 0; i < std::size(samples); ++i) {
+    ok &= save_bytes(dir + "/sample-" + std::to_string(i) + ".json", samples[i]);
+  }
+  return ok;
+}
+
 int main(int argc, char** argv) {
   if (argc != 3) {
     std::fprintf(stderr, "usage: make_fuzz_seeds TARGET DIR\n");
@@ -244,6 +269,8 @@ int main(int argc, char** argv) {
     ok = jinja_seeds(dir);
   } else if (target == "fuzz_scheduler_config") {
     ok = scheduler_config_seeds(dir);
+  } else if (target == "fuzz_openai_request") {
+    ok = openai_request_seeds(dir);
   } else if (target == "fuzz_pull_inputs") {
     ok = pull_seeds(dir);
   } else {
