@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
-#include "engine/sampling/stop_matcher.h"
+#include "engine/sampling/sequence_output.h"
 
 namespace tessera::cli {
 namespace {
@@ -45,12 +45,9 @@ Result<GenerateResult> generate(engine::LlmContext& ctx, const GenerateRequest& 
                           " tokens but the context holds " + std::to_string(ctx.n_ctx()) +
                           " (and one more is needed to generate); raise --ctx or shorten it");
   }
-  auto sampler = engine::Sampler::create(req.sampling);
-  if (!sampler.ok()) return sampler.error();
-  sampler->accept_prompt(req.prompt);
-  const engine::StopTokenSet stop_tokens(req.sampling, tok);
-  engine::StopMatcher stop_strings(req.sampling.stop);
-  engine::StreamDecoder stream(tok, /*render_special=*/false, /*at_text_start=*/false);
+  auto output = engine::SequenceOutput::create(req.sampling, tok, req.prompt);
+  if (!output.ok()) return output.error();
+  engine::Sampler& sampler = output->sampler();
 
   GenerateResult out;
   ctx.clear_sequence(req.seq);
@@ -71,30 +68,19 @@ Result<GenerateResult> generate(engine::LlmContext& ctx, const GenerateRequest& 
     if (req.on_text) req.on_text(text);
   };
   const auto t1 = std::chrono::steady_clock::now();
-  int32_t n_generated = 0;
   while (true) {
     if (req.interrupted != nullptr && req.interrupted->load()) {
       out.finish_reason = "interrupted";
       break;
     }
-    auto token = sampler->sample(logits);
+    auto token = sampler.sample(logits);
     if (!token.ok()) return token.error();
-    sampler->accept(*token);
-    ++n_generated;
     const bool context_full = ctx.sequence_length(req.seq) + 1 >= ctx.n_ctx();
-    const engine::FinishReason finish =
-        engine::finish_reason_after(*token, n_generated, context_full, req.sampling, stop_tokens);
-    const bool is_stop_token = stop_tokens.contains(*token);
-    if (!is_stop_token) {
-      out.tokens.push_back(*token);
-      emit(stop_strings.push(stream.push(*token)));
-      if (stop_strings.stopped()) {
-        out.finish_reason = "stop";
-        break;
-      }
-    }
-    if (finish != engine::FinishReason::none) {
-      out.finish_reason = engine::finish_reason_name(finish);
+    engine::SequenceOutput::Step step = output->push(*token, context_full);
+    if (step.in_output) out.tokens.push_back(*token);
+    emit(step.text);
+    if (step.finish != engine::FinishReason::none) {
+      out.finish_reason = engine::finish_reason_name(step.finish);
       break;
     }
     batch.clear();
@@ -102,7 +88,7 @@ Result<GenerateResult> generate(engine::LlmContext& ctx, const GenerateRequest& 
     TESSERA_TRY(ctx.decode(batch));
     logits = ctx.logits(0);
   }
-  if (!stop_strings.stopped()) emit(stop_strings.push(stream.flush()) + stop_strings.flush());
+  emit(output->finish());
   out.generate_ms = ms_since(t1);
   return out;
 }

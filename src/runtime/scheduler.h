@@ -43,6 +43,7 @@
 #include "engine/llm/llm.h"
 #include "engine/memory_estimate.h"
 #include "engine/model_info.h"
+#include "runtime/cancel_token.h"
 #include "runtime/placement.h"
 #include "runtime/places.h"
 #include "runtime/scheduler_config.h"
@@ -69,17 +70,6 @@ ModelResolver store_resolver(const std::filesystem::path& models_dir);
 // The default factory: the CPU backend for the CPU place, the CUDA backend of the place's
 // device for the others (gpu/cuda_backend.h).
 BackendFactory default_backend_factory();
-
-// A flag a caller sets to give up on a waiting request. Copies share the flag.
-class CancelToken {
- public:
-  CancelToken() : flag_(std::make_shared<std::atomic<bool>>(false)) {}
-  void cancel() const { flag_->store(true); }
-  bool cancelled() const { return flag_->load(); }
-
- private:
-  std::shared_ptr<std::atomic<bool>> flag_;
-};
 
 struct ModelRequest {
   std::string model;
