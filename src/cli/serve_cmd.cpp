@@ -21,6 +21,7 @@
 #include "runtime/scheduler.h"
 #include "runtime/status_file.h"
 #include "server/http_server.h"
+#include "server/server_metrics.h"
 
 namespace tessera::cli {
 namespace {
@@ -85,7 +86,13 @@ Status serve(const ServeArgs& a) {
   }
   auto places = runtime::build_places(inv, config, runtime::host_available_memory());
   if (!places.ok()) return places.error();
+  auto metrics = server::ServerMetrics::make();
+  if (!metrics.ok()) return metrics.error();
+  o.metrics = std::shared_ptr<server::ServerMetrics>(std::move(*metrics));
   runtime::SchedulerOptions so;
+  so.on_batch_step = [m = o.metrics](const std::string& model, const runtime::BatcherStep& st) {
+    m->observe_batch(model, st.sequences);
+  };
   so.config = config;
   so.places = std::move(*places);
   so.resolve = runtime::store_resolver(data->models());

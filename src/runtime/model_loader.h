@@ -10,6 +10,7 @@
 #include "backend/backend.h"
 #include "engine/llm/encoder.h"
 #include "engine/llm/llm.h"
+#include "runtime/batcher.h"
 #include "util/result.h"
 
 namespace tessera::runtime {
@@ -20,6 +21,9 @@ struct LoadedModel {
   std::shared_ptr<const engine::EncoderModel> encoder;
   std::vector<std::shared_ptr<backend::Backend>> backends;  // one per place, in place order
   double seconds = 0;                                       // wall time of the load
+  // Decoders: the continuous batcher over `context` (made by the scheduler; declared last so
+  // it stops before the context goes).
+  std::unique_ptr<Batcher> batcher;
 };
 
 // `context`: n_ctx = tokens per sequence x sequences, n_seq_max = sequences. Errors: the

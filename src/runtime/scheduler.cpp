@@ -240,6 +240,7 @@ void Scheduler::unload_locked(std::unique_lock<std::mutex>& lock,
   for (const auto& c : e->charges) where.append(where.empty() ? "" : "+").append(c.first);
   dirty_ = true;
   lock.unlock();
+  m.batcher.reset();  // stops its worker before the context it drives goes
   m.context.reset();
   m = LoadedModel{};
   lock.lock();
@@ -314,6 +315,16 @@ Status Scheduler::load_locked(std::unique_lock<std::mutex>& lock,
     if (m.backends.size() == 1) want = std::max(want, est.total);
     e->charges[i].second = std::max(std::min(limits[i], want), held);
     m.backends[i]->set_memory_limit(e->charges[i].second);
+  }
+  if (f.decoder) {
+    BatcherOptions bo;
+    bo.max_sequence_tokens = f.context;  // one slot's share of the cells
+    if (o_.on_batch_step) {
+      bo.on_step = [hook = o_.on_batch_step, name = e->name](const BatcherStep& step) {
+        hook(name, step);
+      };
+    }
+    m.batcher = std::make_unique<Batcher>(*m.context, e->run_mu, bo);
   }
   e->estimate = est.total;
   e->measured = measured;
@@ -698,6 +709,20 @@ Status Lease::with_context(const std::function<Status(engine::LlmContext&, int32
     if (allocation_failure(s.error())) s_->count_runtime_oom();
   }
   return s;
+}
+
+Result<GenerationResult> Lease::generate(const GenerationRequest& request,
+                                         const TokenSink& on_piece, const CancelToken& cancel) {
+  if (!e_->decoder) {
+    return make_error(ErrorCode::invalid_argument,
+                      e_->name + " is an encoder (embeddings / rerank), not a text generator");
+  }
+  auto r = e_->model.batcher->generate(seq_, request, on_piece, cancel);
+  if (!r.ok()) return r;
+  if (r->finish == GenerationFinish::error && allocation_failure(r->error)) {
+    s_->count_runtime_oom();
+  }
+  return r;
 }
 
 Status Lease::with_encoder(const std::function<Status(const engine::EncoderModel&)>& fn) {

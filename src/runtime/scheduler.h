@@ -43,6 +43,7 @@
 #include "engine/llm/llm.h"
 #include "engine/memory_estimate.h"
 #include "engine/model_info.h"
+#include "runtime/batcher.h"
 #include "runtime/cancel_token.h"
 #include "runtime/placement.h"
 #include "runtime/places.h"
@@ -90,6 +91,8 @@ struct SchedulerOptions {
   // Where the process's status goes for `tessera ps` (status_file.h); empty: nowhere.
   std::filesystem::path status_file;
   int n_threads = 0;  // CPU threads of each model (0: one per core)
+  // Called by each model's batcher after every step (a batch-size histogram; the model name).
+  std::function<void(const std::string& model, const BatcherStep& step)> on_batch_step;
   // Sets the device of a load's estimate on a place of `kind` (MemoryOptions::device and
   // cpu_kernels). Null: cuda for GPU, MIG and slice places; this CPU's kernels for the CPU.
   std::function<void(PlaceKind kind, engine::MemoryOptions& options)> estimate_device;
@@ -155,6 +158,11 @@ class Lease {
   // out_of_range one (an allocation that did not fit) is counted as a runtime OOM and the
   // sequence is cleared; the model stays loaded for the other requests.
   Status with_context(const std::function<Status(engine::LlmContext&, int32_t seq)>& fn);
+  // Decoders: generates in this request's slot through the model's continuous batcher
+  // (batcher.h), joining the other requests' batch. An allocation failure of the step is
+  // counted as a runtime OOM (the request fails, the model stays).
+  Result<GenerationResult> generate(const GenerationRequest& request, const TokenSink& on_piece,
+                                    const CancelToken& cancel = {});
   // Encoders: the model (thread-safe to use concurrently).
   const engine::EncoderModel& encoder() const;
   // Runs fn on the encoder, counting an out_of_range error as a runtime OOM.

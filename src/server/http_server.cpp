@@ -7,7 +7,9 @@
 #include <nlohmann/json.hpp>
 
 #include "server/api_error.h"
+#include "server/api_routes.h"
 #include "server/health_routes.h"
+#include "server/server_metrics.h"
 
 namespace tessera::server {
 namespace {
@@ -44,6 +46,7 @@ Server::Server(ServerOptions options, std::unique_ptr<runtime::Scheduler> schedu
       scheduler_(std::move(scheduler)),
       backend_(std::move(backend)),
       http_(std::make_unique<httplib::Server>()) {
+  if (!o_.metrics) o_.metrics = std::shared_ptr<ServerMetrics>(ServerMetrics::make().value());
   routes();
 }
 
@@ -141,6 +144,7 @@ void Server::routes() {
     log(line.dump());
   });
   add_health_routes(*this, h);
+  add_api_routes(*this, h);
 }
 
 Status Server::start() {

@@ -32,6 +32,8 @@ class Response;
 
 namespace tessera::server {
 
+class ServerMetrics;
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8080;  // 0: any free port (port() tells which)
@@ -43,6 +45,9 @@ struct ServerOptions {
   int threads = 0;                              // worker threads; 0: max(8, 4 x cores)
   std::chrono::milliseconds grace{10000};       // for requests in flight at stop()
   std::function<void(const std::string&)> log;  // null: stderr
+  // The metrics (server_metrics.h); null: the server makes its own. Shared so the scheduler's
+  // batch-step hook can feed the same one.
+  std::shared_ptr<ServerMetrics> metrics;
 };
 
 // What the server reports about the process's backends (gpu::choose_backend()).
@@ -69,6 +74,7 @@ class Server {
   void wait();
 
   runtime::Scheduler& scheduler() { return *scheduler_; }
+  ServerMetrics& metrics() { return *o_.metrics; }
   const ServerOptions& options() const { return o_; }
   const BackendReport& backend() const { return backend_; }
   void log(const std::string& line) const;

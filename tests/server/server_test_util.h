@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <atomic>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -12,6 +13,7 @@
 #include "runtime/places.h"
 #include "runtime/scheduler.h"
 #include "server/http_server.h"
+#include "server/server_metrics.h"
 
 namespace tessera::server::testing {
 
@@ -20,10 +22,13 @@ struct TestServer {
   std::unique_ptr<Server> server;
   std::vector<std::string> log;
   std::mutex log_mu;
+  int64_t parallel = 1;  // sequence slots per model
 
   // `models`: store name -> file in ../shared/testdata/models.
   void start(const std::vector<std::pair<std::string, std::string>>& models, ServerOptions o = {}) {
-    dir = ::testing::TempDir() + "server_test_" + std::to_string(::getpid());
+    static std::atomic<int> n{0};
+    dir = ::testing::TempDir() + "server_test_" + std::to_string(::getpid()) + "_" +
+          std::to_string(n++);
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir + "/models");
     for (const auto& [name, file] : models) {
@@ -39,7 +44,12 @@ struct TestServer {
     };
     runtime::SchedulerConfig config;
     config.cpu_memory = uint64_t{4} << 30;
+    config.parallel = parallel;
+    o.metrics = std::shared_ptr<ServerMetrics>(ServerMetrics::make().value());
     runtime::SchedulerOptions so;
+    so.on_batch_step = [m = o.metrics](const std::string& model, const runtime::BatcherStep& st) {
+      m->observe_batch(model, st.sequences);
+    };
     so.config = config;
     so.places = runtime::build_places(gpu::Inventory{}, config, 0).value();
     so.resolve = runtime::store_resolver(o.data.models());

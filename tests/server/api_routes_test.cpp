@@ -1,0 +1,192 @@
+// The model routes over HTTP with the tiny test models: chat blocking and streaming (the same
+// text for the same seed), embeddings, errors, 16 concurrent streams batched with one client
+// leaving mid-stream, and the metrics they leave.
+#include "server/api_routes.h"
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "server/server_test_util.h"
+
+namespace tessera::server {
+namespace {
+
+using testing::TestServer;
+
+std::string chat_body(const std::string& text, int seed, bool stream, int max_tokens = 12) {
+  nlohmann::json j = {
+      {"model", "qwen"},          {"messages", {{{"role", "user"}, {"content", text}}}},
+      {"max_tokens", max_tokens}, {"seed", seed},
+      {"temperature", 0.8},       {"stream", stream}};
+  if (stream) j["stream_options"] = {{"include_usage", true}};
+  return j.dump();
+}
+
+// The content of an SSE stream's chunks, and whether it ended with [DONE].
+std::pair<std::string, bool> stream_text(const std::string& body) {
+  std::string text;
+  bool done = false;
+  size_t pos = 0;
+  while ((pos = body.find("data: ", pos)) != std::string::npos) {
+    const size_t end = body.find("\n\n", pos);
+    const std::string data = body.substr(pos + 6, end - pos - 6);
+    pos = end;
+    if (data == "[DONE]") {
+      done = true;
+      continue;
+    }
+    auto j = nlohmann::json::parse(data);
+    if (!j["choices"].empty() && j["choices"][0]["delta"].contains("content")) {
+      text += j["choices"][0]["delta"]["content"].get<std::string>();
+    }
+  }
+  return {text, done};
+}
+
+TEST(ApiRoutes, ChatStreamsTheSameTextItReturnsBlocking) {
+  TestServer t;
+  t.start({{"qwen", "qwen2-tiny.gguf"}});
+  auto c = t.client();
+  auto blocking =
+      c.Post("/v1/chat/completions", chat_body("Hello there", 7, false), "application/json");
+  ASSERT_TRUE(blocking);
+  ASSERT_EQ(blocking->status, 200) << blocking->body;
+  auto b = nlohmann::json::parse(blocking->body);
+  EXPECT_EQ(b["object"], "chat.completion");
+  EXPECT_EQ(b["usage"]["completion_tokens"], 12);
+  const std::string text = b["choices"][0]["message"]["content"];
+  EXPECT_FALSE(text.empty());
+  auto streamed =
+      c.Post("/v1/chat/completions", chat_body("Hello there", 7, true), "application/json");
+  ASSERT_TRUE(streamed);
+  EXPECT_EQ(streamed->status, 200);
+  EXPECT_EQ(streamed->get_header_value("Content-Type"), "text/event-stream");
+  auto [s, done] = stream_text(streamed->body);
+  EXPECT_TRUE(done);
+  EXPECT_EQ(s, text);
+  EXPECT_NE(streamed->body.find("\"completion_tokens\":12"), std::string::npos);
+}
+
+TEST(ApiRoutes, EmbeddingsAndErrors) {
+  TestServer t;
+  t.start({{"qwen", "qwen2-tiny.gguf"}, {"bert", "bert-tiny.gguf"}});
+  auto c = t.client();
+  auto e =
+      c.Post("/v1/embeddings", R"({"model":"bert","input":["a cat","a dog"]})", "application/json");
+  ASSERT_TRUE(e);
+  ASSERT_EQ(e->status, 200) << e->body;
+  auto j = nlohmann::json::parse(e->body);
+  ASSERT_EQ(j["data"].size(), 2u);
+  EXPECT_EQ(j["data"][1]["index"], 1);
+  EXPECT_FALSE(j["data"][0]["embedding"].empty());
+  struct Case {
+    const char* path;
+    const char* body;
+    int status;
+    const char* param;
+  };
+  const Case cases[] = {
+      {"/v1/chat/completions", "{not json", 400, ""},
+      {"/v1/chat/completions", R"({"model":"nope","messages":[{"role":"user","content":"x"}]})",
+       404, "model"},
+      {"/v1/chat/completions", R"({"messages":[{"role":"user","content":"x"}]})", 400, "model"},
+      {"/v1/chat/completions",
+       R"({"model":"qwen","messages":[{"role":"user","content":"x"}],"max_tokens":100000})", 400,
+       ""},
+      {"/v1/chat/completions", R"({"model":"bert","messages":[{"role":"user","content":"x"}]})",
+       400, "model"},
+      {"/v1/embeddings", R"({"model":"qwen","input":"x"})", 400, "model"},
+      {"/v1/embeddings", R"({"model":"bert","input":42})", 400, "input"},
+  };
+  for (const Case& k : cases) {
+    auto r = c.Post(k.path, k.body, "application/json");
+    ASSERT_TRUE(r) << k.body;
+    EXPECT_EQ(r->status, k.status) << k.body << " -> " << r->body;
+    auto err = nlohmann::json::parse(r->body, nullptr, false);
+    ASSERT_TRUE(err.contains("error")) << r->body;
+    if (*k.param) {
+      EXPECT_EQ(err["error"]["param"], k.param) << r->body;
+    }
+  }
+  EXPECT_EQ(c.Get("/health")->status, 200);  // still serving
+}
+
+TEST(ApiRoutes, SixteenConcurrentStreamsAreBatchedAndALeavingClientDisturbsNoOne) {
+  TestServer t;
+  ServerOptions o;
+  o.threads = 24;
+  t.start({{"qwen", "qwen2-tiny.gguf"}}, o);
+  // Each request alone first: its reference text.
+  std::vector<std::string> expected(16);
+  {
+    auto c = t.client();
+    for (int i = 0; i < 16; ++i) {
+      auto r = c.Post("/v1/chat/completions", chat_body("Story " + std::to_string(i), i, false),
+                      "application/json");
+      ASSERT_TRUE(r);
+      expected[static_cast<size_t>(i)] =
+          nlohmann::json::parse(r->body)["choices"][0]["message"]["content"];
+    }
+  }
+  // The server's model has one slot by default: give it 16 via a fresh server.
+  TestServer wide;
+  wide.parallel = 16;
+  wide.start({{"qwen", "qwen2-tiny.gguf"}}, o);
+  std::atomic<int> mismatches{0}, failures{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 16; ++i) {
+    threads.emplace_back([&, i] {
+      httplib::Client c("127.0.0.1", wide.server->port());
+      c.set_read_timeout(60, 0);
+      if (i == 5) {  // this client leaves after the first bytes of a long stream
+        const std::string body = chat_body("Story 5", 5, true, 200);
+        std::string req =
+            "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+            "Content-Type: application/json\r\nContent-Length: ";
+        req.append(std::to_string(body.size())).append("\r\n\r\n").append(body);
+        const int fd = socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(static_cast<uint16_t>(wide.server->port()));
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+            write(fd, req.data(), req.size()) > 0) {
+          char buf[256];
+          if (read(fd, buf, sizeof buf) <= 0) ++failures;
+        }
+        close(fd);
+        return;
+      }
+      auto r = c.Post("/v1/chat/completions", chat_body("Story " + std::to_string(i), i, true),
+                      "application/json");
+      if (!r || r->status != 200) {
+        ++failures;
+        return;
+      }
+      auto [text, done] = stream_text(r->body);
+      if (!done || text != expected[static_cast<size_t>(i)]) ++mismatches;
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(mismatches.load(), 0);
+  // The batch-size histogram saw batches of more than one sequence.
+  auto metrics = wide.client().Get("/metrics");
+  ASSERT_TRUE(metrics);
+  const std::string& m = metrics->body;
+  const auto count_at = [&](const std::string& le) {
+    const std::string key = "tessera_batch_size_bucket{model=\"qwen\",le=\"" + le + "\"} ";
+    const size_t p = m.find(key);
+    return p == std::string::npos ? -1.0 : std::stod(m.substr(p + key.size()));
+  };
+  EXPECT_LT(count_at("1"), count_at("+Inf")) << m.substr(0, 2000);
+}
+
+}  // namespace
+}  // namespace tessera::server
