@@ -73,6 +73,45 @@ TEST(ApiRoutes, ChatStreamsTheSameTextItReturnsBlocking) {
   EXPECT_NE(streamed->body.find("\"completion_tokens\":12"), std::string::npos);
 }
 
+TEST(ApiRoutes, TextCompletionsAndRerank) {
+  TestServer t;
+  t.start({{"qwen", "qwen2-tiny.gguf"}, {"rr", "bert-rerank-tiny.gguf"}});
+  auto c = t.client();
+  const std::string body = R"({"model":"qwen","prompt":"Once upon","max_tokens":6,"seed":3)";
+  auto whole = c.Post("/v1/completions", body + "}", "application/json");
+  ASSERT_TRUE(whole);
+  ASSERT_EQ(whole->status, 200) << whole->body;
+  auto w = nlohmann::json::parse(whole->body);
+  EXPECT_EQ(w["object"], "text_completion");
+  EXPECT_EQ(w["usage"]["completion_tokens"], 6);
+  auto streamed = c.Post("/v1/completions", body + R"(,"stream":true})", "application/json");
+  ASSERT_TRUE(streamed);
+  std::string text;
+  size_t pos = 0;
+  while ((pos = streamed->body.find("data: {", pos)) != std::string::npos) {
+    const size_t end = streamed->body.find("\n\n", pos);
+    auto j = nlohmann::json::parse(streamed->body.substr(pos + 6, end - pos - 6));
+    text += j["choices"][0]["text"].get<std::string>();
+    pos = end;
+  }
+  EXPECT_EQ(text, w["choices"][0]["text"].get<std::string>());
+  EXPECT_NE(streamed->body.find("data: [DONE]"), std::string::npos);
+
+  auto rr =
+      c.Post("/v1/rerank",
+             R"({"model":"rr","query":"cats","documents":["dogs bark","cats purr"],"top_n":1})",
+             "application/json");
+  ASSERT_TRUE(rr);
+  ASSERT_EQ(rr->status, 200) << rr->body;
+  auto r = nlohmann::json::parse(rr->body);
+  ASSERT_EQ(r["results"].size(), 1u);
+  EXPECT_TRUE(r["results"][0].contains("relevance_score"));
+  auto not_rr =
+      c.Post("/v1/rerank", R"({"model":"qwen","query":"q","documents":["d"]})", "application/json");
+  ASSERT_TRUE(not_rr);
+  EXPECT_EQ(not_rr->status, 400);
+}
+
 TEST(ApiRoutes, EmbeddingsAndErrors) {
   TestServer t;
   t.start({{"qwen", "qwen2-tiny.gguf"}, {"bert", "bert-tiny.gguf"}});
