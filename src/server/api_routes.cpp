@@ -19,7 +19,6 @@
 namespace tessera::server {
 namespace {
 
-
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t) {
@@ -244,23 +243,39 @@ void completion(Server& s, const httplib::Request& req, httplib::Response& res) 
            "prompt", start);
 }
 
+// The lease of an encoder (a reranker when `rank`) for an embedding route, or null with the
+// error already sent.
+std::shared_ptr<runtime::Lease> encoder_lease(Server& s, httplib::Response& res,
+                                              const std::string& model, const std::string& app,
+                                              const runtime::CancelToken& cancel, bool rank) {
+  res.set_header("X-Tessera-Model", model);
+  auto leased = lease_for(s, model, app, cancel);
+  if (!leased.ok()) {
+    send_error(res, leased.error());
+    return nullptr;
+  }
+  const runtime::Lease& l = *leased.value();
+  if (l.is_decoder() || (rank && !l.encoder().has_rank_head())) {
+    send_error(res, api_error(400, "invalid_request_error",
+                              model + (rank ? " is not a reranker (a cross-encoder with a "
+                                              "classification head)"
+                                            : " is a text generation model, not an embedding "
+                                              "model"),
+                              "model"));
+    return nullptr;
+  }
+  return leased.value();
+}
+
 void embeddings(Server& s, const httplib::Request& req, httplib::Response& res) {
   const auto start = Clock::now();
   auto parsed = parse_embeddings_request(req.body);
   if (!parsed.ok()) return send_error(res, parsed.error());
   const EmbeddingsRequest& e = parsed.value();
   const std::string app = app_of(req);
-  res.set_header("X-Tessera-Model", e.model);
   Server::Inflight inflight(s);
-  auto leased = lease_for(s, e.model, app, inflight.token());
-  if (!leased.ok()) return send_error(res, leased.error());
-  std::shared_ptr<runtime::Lease> lease = leased.value();
-  if (lease->is_decoder()) {
-    return send_error(res, api_error(400, "invalid_request_error",
-                                     e.model + " is a text generation model, not an embedding "
-                                               "model",
-                                     "model"));
-  }
+  auto lease = encoder_lease(s, res, e.model, app, inflight.token(), false);
+  if (!lease) return;
   std::vector<std::vector<float>> vectors;
   int64_t tokens = 0;
   Status st = lease->with_encoder([&](const engine::EncoderModel& m) -> Status {
@@ -284,17 +299,9 @@ void rerank(Server& s, const httplib::Request& req, httplib::Response& res) {
   if (!parsed.ok()) return send_error(res, parsed.error());
   const RerankRequest& r = parsed.value();
   const std::string app = app_of(req);
-  res.set_header("X-Tessera-Model", r.model);
   Server::Inflight inflight(s);
-  auto leased = lease_for(s, r.model, app, inflight.token());
-  if (!leased.ok()) return send_error(res, leased.error());
-  std::shared_ptr<runtime::Lease> lease = leased.value();
-  if (lease->is_decoder() || !lease->encoder().has_rank_head()) {
-    return send_error(res, api_error(400, "invalid_request_error",
-                                     r.model + " is not a reranker (a cross-encoder with a "
-                                               "classification head)",
-                                     "model"));
-  }
+  auto lease = encoder_lease(s, res, r.model, app, inflight.token(), true);
+  if (!lease) return;
   std::vector<float> scores;
   int64_t tokens = 0;
   Status st = lease->with_encoder([&](const engine::EncoderModel& m) -> Status {
