@@ -115,9 +115,19 @@ int Scheduler::max_loaded() const {
   return 3 * static_cast<int>(o_.places.size());
 }
 
+Resident Scheduler::resident(const SchedEntry& e, uint64_t bytes) const {
+  Resident r;
+  r.model = e.name;
+  r.bytes = bytes;
+  r.pinned = e.pinned;
+  r.busy = e.state != State::ready || e.in_flight > 0;
+  r.reload_seconds = e.reload_seconds;
+  r.idle_seconds = std::chrono::duration<double>(now() - e.idle_since).count();
+  return r;
+}
+
 std::vector<PlaceUse> Scheduler::place_uses() const {
   std::vector<PlaceUse> uses;
-  const auto t = now();
   for (const Place& p : o_.places) {
     PlaceUse u;
     u.place = &p;
@@ -125,14 +135,7 @@ std::vector<PlaceUse> Scheduler::place_uses() const {
       for (const auto& [id, bytes] : e->charges) {
         if (id != p.id) continue;
         u.used += bytes;
-        Resident r;
-        r.model = name;
-        r.bytes = bytes;
-        r.pinned = e->pinned;
-        r.busy = e->state != State::ready || e->in_flight > 0;
-        r.reload_seconds = e->reload_seconds;
-        r.idle_seconds = std::chrono::duration<double>(t - e->idle_since).count();
-        u.residents.push_back(std::move(r));
+        u.residents.push_back(resident(*e, bytes));
       }
     }
     uses.push_back(std::move(u));
@@ -344,6 +347,157 @@ Status Scheduler::load_locked(std::unique_lock<std::mutex>& lock,
   return {};
 }
 
+Result<std::optional<Lease>> Scheduler::take_slot(const std::shared_ptr<SchedEntry>& e,
+                                                  const ModelRequest& r, const QuotaConfig* quota) {
+  const bool kv_quota = quota && quota->kv_tokens && e->decoder;
+  if (kv_quota && e->context > *quota->kv_tokens) {
+    ++counters_.refused_quota;
+    return make_error(ErrorCode::out_of_range,
+                      "app " + r.app + ": one sequence of " + r.model + " holds " +
+                          std::to_string(e->context) + " KV tokens, more than the app's quota of " +
+                          std::to_string(*quota->kv_tokens) + " (raise quotas[].kv_tokens in " +
+                          o_.config.source + " or give the model a smaller context)");
+  }
+  if (kv_quota && kv_held_[r.app] + e->context > *quota->kv_tokens) {
+    return std::optional<Lease>();  // the app's own requests hold its share: wait
+  }
+  int32_t seq = e->decoder ? -1 : 0;  // encoders have no slots
+  for (size_t i = 0; seq < 0 && i < e->slot_busy.size(); ++i) {
+    if (!e->slot_busy[i]) seq = static_cast<int32_t>(i);
+  }
+  if (seq < 0) return std::optional<Lease>();
+  if (e->decoder) {
+    e->slot_busy[static_cast<size_t>(seq)] = 1;
+    if (kv_quota) kv_held_[r.app] += e->context;
+  }
+  ++e->in_flight;
+  dirty_ = true;
+  return std::optional<Lease>(Lease(this, e, seq, r.keep_alive, r.app));
+}
+
+Result<Scheduler::Pass> Scheduler::app_memory_room(std::unique_lock<std::mutex>& lock,
+                                                   const ModelRequest& r, const QuotaConfig& quota,
+                                                   uint64_t need) {
+  const uint64_t limit = *quota.memory;
+  if (need > limit) {
+    ++counters_.refused_quota;
+    return make_error(ErrorCode::out_of_range,
+                      "app " + r.app + ": model " + r.model + " needs " + format_bytes(need) +
+                          ", more than the app's memory quota of " + format_bytes(limit) +
+                          " (quotas in " + o_.config.source + ")");
+  }
+  uint64_t held = 0;
+  std::vector<Resident> own;
+  for (const auto& [name, e] : entries_) {
+    if (e->app != r.app) continue;
+    held += e->charged();
+    own.push_back(resident(*e, e->charged()));
+  }
+  if (held + need <= limit) return Pass::proceed;
+  auto victims = choose_victims(own, held + need - limit);
+  if (!victims.empty()) {
+    for (const Resident* v : victims) {
+      ++counters_.evictions;
+      unload_locked(lock, entries_.at(v->model),
+                    "app " + r.app + " needs room within its memory quota for " + r.model);
+    }
+    return Pass::retry;
+  }
+  for (const Resident& o : own) {
+    if (o.busy && !o.pinned) return Pass::wait;  // its own requests will end
+  }
+  ++counters_.refused_quota;
+  return make_error(ErrorCode::out_of_range, "app " + r.app + ": model " + r.model + " needs " +
+                                                 format_bytes(need) + "; the app holds " +
+                                                 format_bytes(held) + " of its memory quota of " +
+                                                 format_bytes(limit) + " in pinned models");
+}
+
+Result<Scheduler::Pass> Scheduler::loaded_count_room(std::unique_lock<std::mutex>& lock,
+                                                     const ModelRequest& r) {
+  if (static_cast<int>(entries_.size()) < max_loaded()) return Pass::proceed;
+  std::vector<Resident> all;
+  for (const PlaceUse& u : place_uses()) {
+    for (const Resident& res : u.residents) all.push_back(res);
+  }
+  auto victims = choose_victims(all, 1);
+  if (!victims.empty()) {
+    ++counters_.evictions;
+    unload_locked(
+        lock, entries_.at(victims.front()->model),
+        "max_loaded_models (" + std::to_string(max_loaded()) + ") reached; room for " + r.model);
+    return Pass::retry;
+  }
+  for (const auto& [name, e] : entries_) {
+    if (!e->pinned) return Pass::wait;
+  }
+  ++counters_.refused_no_room;
+  return make_error(ErrorCode::out_of_range,
+                    "cannot load model " + r.model + ": max_loaded_models (" +
+                        std::to_string(max_loaded()) + ") are loaded and all are pinned");
+}
+
+Result<Scheduler::Pass> Scheduler::place_and_load(std::unique_lock<std::mutex>& lock,
+                                                  const ModelRequest& r, const ModelFacts& f,
+                                                  uint64_t need, SteadyClock::time_point started) {
+  Demand d;
+  d.model = r.model;
+  d.app = r.app;
+  d.bytes = need;
+  d.cpu_bytes = f.cpu_estimate.total;
+  d.splittable = f.decoder;
+  d.split_overhead = f.estimate.compute;
+  const Plan plan = plan_placement(d, place_uses(), o_.config);
+  switch (plan.decision) {
+    case Decision::place:
+    case Decision::split: {
+      auto e = std::make_shared<SchedEntry>();
+      e->name = r.model;
+      e->path = f.source.path;
+      e->decoder = f.decoder;
+      e->context = f.context;
+      e->parallel = f.parallel;
+      e->kv_type = backend::kv_type_name(f.kv);
+      e->pinned = f.pinned;
+      e->keep_alive = f.keep_alive;
+      e->app = r.app;
+      e->why = plan.why;
+      TESSERA_TRY(load_locked(lock, e, plan, f));
+      return Pass::retry;  // loaded: the next pass takes a slot
+    }
+    case Decision::evict:
+      for (const std::string& v : plan.victims) {
+        auto victim = entries_.find(v);
+        if (victim == entries_.end()) continue;
+        ++counters_.evictions;
+        unload_locked(lock, victim->second, "room for " + r.model + ": " + plan.why);
+      }
+      return Pass::retry;
+    case Decision::wait: {
+      const auto waited =
+          std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - started);
+      if (o_.config.room_wait.forever || waited < o_.config.room_wait.duration) {
+        return Pass::wait;
+      }
+      ++counters_.refused_no_room;
+      Error err = refusal(f, plan);
+      err.message.append(" (waited ")
+          .append(format_duration(waited))
+          .append(", room_wait, for models in use to free room: ")
+          .append(plan.why)
+          .append(")");
+      log(err.message);
+      return err;
+    }
+    case Decision::refuse:
+      break;
+  }
+  ++counters_.refused_no_room;
+  Error err = refusal(f, plan);
+  log(err.message);
+  return err;
+}
+
 Result<Lease> Scheduler::acquire(const ModelRequest& r) {
   std::unique_lock<std::mutex> lock(mu_);
   const auto started = SteadyClock::now();
@@ -361,48 +515,16 @@ Result<Lease> Scheduler::acquire(const ModelRequest& r) {
       return give_up(make_error(ErrorCode::cancelled, "request for " + r.model + " cancelled"));
     }
     if (stopping_) return give_up(unavailable("the scheduler is stopping"));
-    bool wait = false;
     auto it = entries_.find(r.model);
     if (it != entries_.end()) {
-      std::shared_ptr<SchedEntry> e = it->second;
-      if (e->state != State::ready) {
-        wait = true;
-      } else {
-        const bool kv_quota = quota && quota->kv_tokens && e->decoder;
-        if (kv_quota && e->context > *quota->kv_tokens) {
-          ++counters_.refused_quota;
-          return give_up(make_error(
-              ErrorCode::out_of_range,
-              "app " + r.app + ": one sequence of " + r.model + " holds " +
-                  std::to_string(e->context) + " KV tokens, more than the app's quota of " +
-                  std::to_string(*quota->kv_tokens) + " (raise quotas[].kv_tokens in " +
-                  o_.config.source + " or give the model a smaller context)"));
-        }
-        if (kv_quota && kv_held_[r.app] + e->context > *quota->kv_tokens) wait = true;
-        int32_t seq = -1;
-        if (!wait) {
-          if (!e->decoder) {
-            seq = 0;
-          } else {
-            for (size_t i = 0; i < e->slot_busy.size(); ++i) {
-              if (!e->slot_busy[i]) {
-                seq = static_cast<int32_t>(i);
-                break;
-              }
-            }
-          }
-        }
-        if (seq >= 0) {
-          if (e->decoder) {
-            e->slot_busy[static_cast<size_t>(seq)] = 1;
-            if (kv_quota) kv_held_[r.app] += e->context;
-          }
-          ++e->in_flight;
+      // Loaded (a slot, or wait for one), or loading / unloading (wait).
+      if (it->second->state == State::ready) {
+        auto slot = take_slot(it->second, r, quota);
+        if (!slot.ok()) return give_up(slot.error());
+        if (*slot) {
           if (queued) --waiting_;
-          dirty_ = true;
-          return Lease(this, e, seq, r.keep_alive, r.app);
+          return std::move(**slot);
         }
-        wait = true;
       }
     } else if (!f) {
       lock.unlock();
@@ -417,137 +539,12 @@ Result<Lease> Scheduler::acquire(const ModelRequest& r) {
     } else {
       // Quotas count the estimate where most models go: the GPUs, else the CPU.
       const uint64_t need = gpu_places_ ? f->estimate.total : f->cpu_estimate.total;
-      // The app's memory quota: what the models loaded for it are charged.
-      if (quota && quota->memory) {
-        if (need > *quota->memory) {
-          ++counters_.refused_quota;
-          return give_up(make_error(
-              ErrorCode::out_of_range,
-              "app " + r.app + ": model " + r.model + " needs " + format_bytes(need) +
-                  ", more than the app's memory quota of " + format_bytes(*quota->memory) +
-                  " (quotas in " + o_.config.source + ")"));
-        }
-        uint64_t held = 0;
-        std::vector<Resident> own;
-        for (const auto& [name, e] : entries_) {
-          if (e->app != r.app) continue;
-          held += e->charged();
-          Resident res;
-          res.model = name;
-          res.bytes = e->charged();
-          res.pinned = e->pinned;
-          res.busy = e->state != State::ready || e->in_flight > 0;
-          res.reload_seconds = e->reload_seconds;
-          res.idle_seconds = std::chrono::duration<double>(now() - e->idle_since).count();
-          own.push_back(std::move(res));
-        }
-        if (held + need > *quota->memory) {
-          auto victims = choose_victims(own, held + need - *quota->memory);
-          if (!victims.empty()) {
-            for (const Resident* v : victims) {
-              ++counters_.evictions;
-              unload_locked(lock, entries_.at(v->model),
-                            "app " + r.app + " needs room within its memory quota for " + r.model);
-            }
-            continue;
-          }
-          bool busy_own = false;
-          for (const Resident& o : own) busy_own = busy_own || (o.busy && !o.pinned);
-          if (!busy_own) {
-            ++counters_.refused_quota;
-            return give_up(make_error(ErrorCode::out_of_range,
-                                      "app " + r.app + ": model " + r.model + " needs " +
-                                          format_bytes(need) + "; the app holds " +
-                                          format_bytes(held) + " of its memory quota of " +
-                                          format_bytes(*quota->memory) + " in pinned models"));
-          }
-          wait = true;
-        }
-      }
-      if (!wait && static_cast<int>(entries_.size()) >= max_loaded()) {
-        std::vector<Resident> all;
-        for (const PlaceUse& u : place_uses()) {
-          for (const Resident& res : u.residents) all.push_back(res);
-        }
-        auto victims = choose_victims(all, 1);
-        if (!victims.empty()) {
-          ++counters_.evictions;
-          unload_locked(lock, entries_.at(victims.front()->model),
-                        "max_loaded_models (" + std::to_string(max_loaded()) +
-                            ") reached; room for " + r.model);
-          continue;
-        }
-        bool any_unpinned = false;
-        for (const auto& [name, e] : entries_) any_unpinned = any_unpinned || !e->pinned;
-        if (!any_unpinned) {
-          ++counters_.refused_no_room;
-          return give_up(make_error(ErrorCode::out_of_range,
-                                    "cannot load model " + r.model + ": max_loaded_models (" +
-                                        std::to_string(max_loaded()) +
-                                        ") are loaded and all are pinned"));
-        }
-        wait = true;
-      }
-      if (!wait) {
-        Demand d;
-        d.model = r.model;
-        d.app = r.app;
-        d.bytes = need;
-        d.cpu_bytes = f->cpu_estimate.total;
-        d.splittable = f->decoder;
-        d.split_overhead = f->estimate.compute;
-        const Plan plan = plan_placement(d, place_uses(), o_.config);
-        switch (plan.decision) {
-          case Decision::place:
-          case Decision::split: {
-            auto e = std::make_shared<SchedEntry>();
-            e->name = r.model;
-            e->path = f->source.path;
-            e->decoder = f->decoder;
-            e->context = f->context;
-            e->parallel = f->parallel;
-            e->kv_type = backend::kv_type_name(f->kv);
-            e->pinned = f->pinned;
-            e->keep_alive = f->keep_alive;
-            e->app = r.app;
-            e->why = plan.why;
-            Status s = load_locked(lock, e, plan, *f);
-            if (!s.ok()) return give_up(s.error());
-            continue;
-          }
-          case Decision::evict:
-            for (const std::string& v : plan.victims) {
-              auto victim = entries_.find(v);
-              if (victim == entries_.end()) continue;
-              ++counters_.evictions;
-              unload_locked(lock, victim->second, "room for " + r.model + ": " + plan.why);
-            }
-            continue;
-          case Decision::wait: {
-            const auto waited =
-                std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - started);
-            if (!o_.config.room_wait.forever && waited >= o_.config.room_wait.duration) {
-              ++counters_.refused_no_room;
-              Error err = refusal(*f, plan);
-              err.message.append(" (waited ")
-                  .append(format_duration(waited))
-                  .append(", room_wait, for models in use to free room: ")
-                  .append(plan.why)
-                  .append(")");
-              log(err.message);
-              return give_up(err);
-            }
-            wait = true;
-            break;
-          }
-          case Decision::refuse: {
-            ++counters_.refused_no_room;
-            Error err = refusal(*f, plan);
-            log(err.message);
-            return give_up(err);
-          }
-        }
-      }
+      Result<Pass> pass = Pass::proceed;
+      if (quota && quota->memory) pass = app_memory_room(lock, r, *quota, need);
+      if (pass.ok() && *pass == Pass::proceed) pass = loaded_count_room(lock, r);
+      if (pass.ok() && *pass == Pass::proceed) pass = place_and_load(lock, r, *f, need, started);
+      if (!pass.ok()) return give_up(pass.error());
+      if (*pass == Pass::retry) continue;
     }
     // Wait for a load, a slot, a quota or room.
     if (!queued) {
@@ -633,106 +630,6 @@ void Scheduler::release(Lease& lease) {
   }
   dirty_ = true;
   cv_.notify_all();
-}
-
-// ---- Lease
-
-Lease::Lease(Lease&& other) noexcept
-    : s_(other.s_),
-      e_(std::move(other.e_)),
-      seq_(other.seq_),
-      keep_alive_(other.keep_alive_),
-      app_(std::move(other.app_)) {
-  other.s_ = nullptr;
-}
-
-Lease& Lease::operator=(Lease&& other) noexcept {
-  if (this != &other) {
-    if (s_ != nullptr) s_->release(*this);
-    s_ = other.s_;
-    e_ = std::move(other.e_);
-    seq_ = other.seq_;
-    keep_alive_ = other.keep_alive_;
-    app_ = std::move(other.app_);
-    other.s_ = nullptr;
-  }
-  return *this;
-}
-
-Lease::~Lease() {
-  if (s_ != nullptr) s_->release(*this);
-}
-
-const std::string& Lease::model_name() const {
-  return e_->name;
-}
-
-bool Lease::is_decoder() const {
-  return e_->decoder;
-}
-
-const engine::LlmModel& Lease::llm() const {
-  return *e_->model.llm;
-}
-
-int64_t Lease::context() const {
-  return e_->context;
-}
-
-const engine::EncoderModel& Lease::encoder() const {
-  return *e_->model.encoder;
-}
-
-std::vector<std::string> Lease::places() const {
-  std::vector<std::string> ids;
-  for (const auto& c : e_->charges) ids.push_back(c.first);
-  return ids;
-}
-
-namespace {
-bool allocation_failure(const Error& e) {
-  return e.code == ErrorCode::out_of_range && e.message.find("does not fit") != std::string::npos;
-}
-}  // namespace
-
-Status Lease::with_context(const std::function<Status(engine::LlmContext&, int32_t)>& fn) {
-  if (!e_->decoder) {
-    return make_error(ErrorCode::invalid_argument,
-                      e_->name + " is an encoder (embeddings / rerank), not a text generator");
-  }
-  std::lock_guard<std::mutex> run(e_->run_mu);
-  engine::LlmContext& ctx = *e_->model.context;
-  ctx.clear_sequence(seq_);
-  Status s = fn(ctx, seq_);
-  if (!s.ok()) {
-    ctx.clear_sequence(seq_);
-    if (allocation_failure(s.error())) s_->count_runtime_oom();
-  }
-  return s;
-}
-
-Result<GenerationResult> Lease::generate(const GenerationRequest& request,
-                                         const TokenSink& on_piece, const CancelToken& cancel) {
-  if (!e_->decoder) {
-    return make_error(ErrorCode::invalid_argument,
-                      e_->name + " is an encoder (embeddings / rerank), not a text generator");
-  }
-  auto r = e_->model.batcher->generate(seq_, request, on_piece, cancel);
-  if (!r.ok()) return r;
-  if (r->finish == GenerationFinish::error && allocation_failure(r->error)) {
-    s_->count_runtime_oom();
-  }
-  return r;
-}
-
-Status Lease::with_encoder(const std::function<Status(const engine::EncoderModel&)>& fn) {
-  if (e_->decoder) {
-    return make_error(ErrorCode::invalid_argument,
-                      e_->name + " is a text generator, not an embedding or rerank model");
-  }
-  Status s = fn(*e_->model.encoder);
-  if (!s.ok() && allocation_failure(s.error())) s_->count_runtime_oom();
-  return s;
 }
 
 }  // namespace tessera::runtime

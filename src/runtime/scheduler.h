@@ -209,8 +209,21 @@ class Scheduler {
   struct ModelFacts;           // a file's info and estimate
   void release(Lease& lease);  // a lease ends
   void count_runtime_oom();
-  // Under mu_: the planner's view of every place.
+  // What one pass of acquire() over a model that is not loaded decided: go on to the next
+  // step, look again (something was unloaded), or wait. An error refuses the request.
+  enum class Pass { proceed, retry, wait };
+  // Under mu_, the steps of acquire(): a slot of a loaded model (nullopt: wait), room within
+  // the app's memory quota, room under max_loaded_models, then placement and the load.
+  Result<std::optional<Lease>> take_slot(const std::shared_ptr<SchedEntry>& e,
+                                         const ModelRequest& r, const QuotaConfig* quota);
+  Result<Pass> app_memory_room(std::unique_lock<std::mutex>& lock, const ModelRequest& r,
+                               const QuotaConfig& quota, uint64_t need);
+  Result<Pass> loaded_count_room(std::unique_lock<std::mutex>& lock, const ModelRequest& r);
+  Result<Pass> place_and_load(std::unique_lock<std::mutex>& lock, const ModelRequest& r,
+                              const ModelFacts& f, uint64_t need, SteadyClock::time_point started);
+  // Under mu_: the planner's view of every place, and of one entry holding `bytes` there.
   std::vector<PlaceUse> place_uses() const;
+  Resident resident(const SchedEntry& e, uint64_t bytes) const;
   const Place* place(const std::string& id) const;
   Result<ModelFacts> facts(const std::string& name);
   // Unloads an entry: marks it, drops the lock while its memory is freed, erases it.

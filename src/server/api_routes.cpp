@@ -9,6 +9,7 @@
 
 #include "engine/chat_prompt.h"
 #include "engine/chat_template.h"
+#include "gpu/doctor.h"
 #include "gpu/inventory.h"
 #include "server/api_error.h"
 #include "server/http_server.h"
@@ -336,7 +337,9 @@ void add_api_routes(Server& s, httplib::Server& h) {
     choice.backend = s.backend().backend;
     choice.reason = s.backend().reason;
     gpu::Inventory inv;
-    if (choice.backend == "cuda") inv = gpu::read_inventory(std::nullopt);
+    if (choice.backend == "cuda") {
+      inv = gpu::read_inventory(gpu::doctor_input_from_environment().cuda_visible_devices);
+    }
     res.set_content(s.metrics().scrape(s.scheduler().status(), inv, choice),
                     "text/plain; version=0.0.4; charset=utf-8");
   });

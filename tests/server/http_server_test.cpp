@@ -7,8 +7,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <tuple>
 
 #include "server/server_test_util.h"
 
@@ -148,6 +150,38 @@ TEST(HttpServer, OneLogLinePerRequest) {
     EXPECT_TRUE(j.contains("status"));
   }
   EXPECT_EQ(lines, 2);
+}
+
+}  // namespace
+}  // namespace tessera::server
+
+namespace tessera::server {
+namespace {
+
+// `tessera serve`'s refusals before it listens: exit code and message.
+std::pair<int, std::string> serve_fails(const std::string& args) {
+  const std::string cmd = std::string(TESSERA_BIN) + " serve --data " + ::testing::TempDir() +
+                          "serve_cli " + args + " 2>&1";
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+TEST(ServeCommand, RefusesAnOpenAddressWithoutAKeyAndABadConfig) {
+  auto [code, out] = serve_fails("--host 0.0.0.0 --port 0");
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_NE(out.find("without an API key"), std::string::npos) << out;
+  const std::string bad = ::testing::TempDir() + "serve_bad.yaml";
+  std::ofstream(bad) << "keep_alive: -3h\n";
+  std::tie(code, out) = serve_fails("--port 0 --config " + bad);
+  EXPECT_EQ(code, 5) << out;
+  EXPECT_NE(out.find("serve_bad.yaml:1:13: keep_alive:"), std::string::npos) << out;
+  std::tie(code, out) = serve_fails("--port 99999");
+  EXPECT_EQ(code, 2) << out;
 }
 
 }  // namespace
