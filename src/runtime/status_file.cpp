@@ -91,6 +91,22 @@ std::filesystem::path status_file_path(const std::filesystem::path& run_dir, int
   return run_dir / (std::to_string(pid) + ".json");
 }
 
+namespace {
+
+// The shape `tessera ps` reads: an object whose "models" is a list of objects. Anything else
+// (a half-written or foreign file) is skipped.
+bool well_formed(const nlohmann::json& doc) {
+  if (doc.is_discarded() || !doc.is_object()) return false;
+  const auto models = doc.find("models");
+  if (models == doc.end() || !models->is_array()) return false;
+  for (const auto& m : *models) {
+    if (!m.is_object()) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 std::vector<ProcessStatus> read_status_files(const std::filesystem::path& run_dir) {
   std::vector<ProcessStatus> out;
   std::error_code ec;
@@ -109,7 +125,7 @@ std::vector<ProcessStatus> read_status_files(const std::filesystem::path& run_di
     std::stringstream text;
     text << in.rdbuf();
     nlohmann::json doc = nlohmann::json::parse(text.str(), nullptr, false);
-    if (doc.is_discarded() || !doc.is_object()) continue;
+    if (!well_formed(doc)) continue;
     out.push_back({p, pid, std::move(doc)});
   }
   std::sort(out.begin(), out.end(),

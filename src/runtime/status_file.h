@@ -31,8 +31,9 @@ struct ProcessStatus {
   nlohmann::json doc;
 };
 
-// The status files under `run_dir` whose process is alive (others are skipped; files that are
-// not valid JSON are skipped too: a process may be writing). A missing folder: none.
+// The status files under `run_dir` whose process is alive (others are skipped; so are files
+// that are not valid JSON or not of the format above: a process may be writing). A missing
+// folder: none.
 std::vector<ProcessStatus> read_status_files(const std::filesystem::path& run_dir);
 
 // The file a process with `pid` publishes to in `run_dir`.

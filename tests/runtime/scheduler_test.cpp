@@ -522,5 +522,26 @@ TEST(Scheduler, PublishesItsStatusForTesseraPs) {
   std::filesystem::remove_all(data);
 }
 
+TEST(Scheduler, PsReadsForeignOrBrokenStatusFilesWithoutCrashing) {
+  const std::string data = ::testing::TempDir() + "sched_ps_bad";
+  std::filesystem::remove_all(data);
+  std::filesystem::create_directories(data + "/run");
+  // Files named after live processes (this one and its parent) but not as a scheduler writes.
+  std::ofstream(status_file_path(data + "/run", static_cast<int>(getpid())))
+      << R"({"models":[{"name":7,"state":5,"places":"x","bytes":"big","expires_at":"soon"}]})";
+  std::ofstream(status_file_path(data + "/run", static_cast<int>(getppid()))) << R"({"models":3})";
+  std::ofstream(data + "/run/123.json.tmp") << "{half";
+  const std::string ps = std::string(TESSERA_BIN) + " ps --data-dir " + data;
+  const std::string table = run(ps + "; echo rc=$?");
+  EXPECT_NE(table.find("rc=0"), std::string::npos) << table;
+  EXPECT_NE(table.find("?"), std::string::npos) << table;
+  const std::string json = run(ps + " --json");
+  const auto j = nlohmann::json::parse(json, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << json;
+  ASSERT_EQ(j["processes"].size(), 1u) << json;  // the {"models":3} file is skipped
+  EXPECT_EQ(j["processes"][0]["models"][0]["until"], "?");
+  std::filesystem::remove_all(data);
+}
+
 }  // namespace
 }  // namespace tessera::runtime
