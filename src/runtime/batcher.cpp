@@ -67,8 +67,8 @@ Batcher::Batcher(engine::LlmContext& context, std::mutex& context_mutex, Batcher
     : ctx_(context), ctx_mu_(context_mutex), options_(std::move(options)) {
   options_.step_tokens = std::max<int64_t>(options_.step_tokens, 1);
   max_seq_tokens_ = options_.max_sequence_tokens > 0
-                        ? std::min(options_.max_sequence_tokens, ctx_.n_ctx())
-                        : ctx_.n_ctx();
+                        ? std::min(options_.max_sequence_tokens, ctx_.n_seq_cells())
+                        : ctx_.n_seq_cells();
   worker_ = std::thread([this] { run(); });
 }
 

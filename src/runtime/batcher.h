@@ -22,8 +22,10 @@
 // scheduler's Lease::with_context), once per step, so other users can interleave between
 // steps. Sequence ids are the caller's (the scheduler's slots): one request per id at a time.
 //
-// Determinism: a sequence's logits do not depend on the rest of the batch (engine/llm), and each
-// sequence samples with its own Sampler, so a request gives the same tokens alone or batched.
+// Determinism: with per-sequence KV cells (ContextOptions::kv_unified = false, as the scheduler
+// makes its contexts) a sequence's logits do not depend on the rest of the batch nor on who
+// came and left before (engine/llm), and each sequence samples with its own Sampler, so a
+// request gives the same tokens alone or batched.
 //
 // Threads: generate() is called from request threads (any number at once) and blocks; the
 // sink runs on the calling request thread, never on the worker, so a slow client does not
@@ -105,7 +107,8 @@ struct BatcherStep {
 struct BatcherOptions {
   int64_t step_tokens = 512;  // token budget of one step (decode tokens always go in)
   // Cells one sequence may hold (prompt + generated); a sequence that reaches it finishes with
-  // length. 0: the whole context. The scheduler passes its slot size (Lease::context()).
+  // length. 0 (or more than the context gives one sequence): LlmContext::n_seq_cells(). The
+  // scheduler passes its slot size (Lease::context()).
   int64_t max_sequence_tokens = 0;
   // Called on the worker thread after every decode; keep it cheap.
   std::function<void(const BatcherStep& step)> on_step;

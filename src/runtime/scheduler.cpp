@@ -287,6 +287,7 @@ Status Scheduler::load_locked(std::unique_lock<std::mutex>& lock,
     co.n_ctx = f.context * f.parallel;
     co.n_seq_max = static_cast<int32_t>(f.parallel);
     co.kv_type = f.kv;
+    co.kv_unified = false;  // each slot its own cells: a request's tokens do not depend on others
     loaded = load_model(f.source.path, f.decoder, backends, co, o_.n_threads);
   }
   backends.clear();

@@ -97,6 +97,89 @@ TEST_P(BatchTest, InterleavedSequencesMatchRunningAlone) {
   EXPECT_EQ(ctx->n_cells_used(), used - static_cast<int64_t>(b.size()));
 }
 
+// With per-sequence cells, a sequence's logits stay those of a run alone while others come,
+// interleave and leave holes (the scheduler's contexts; unified cells give no such promise).
+TEST_P(BatchTest, PerSequenceCellsKeepLogitsBitExactWhileOthersComeAndGo) {
+  auto m = load_model(GetParam());
+  ASSERT_NE(m, nullptr);
+  const auto a = prompt_tokens(*m, 0);
+  const auto b = prompt_tokens(*m, 4);
+  std::vector<TokenId> whole = a;  // sequence 0 reads a, then b token by token
+  whole.insert(whole.end(), b.begin(), b.end());
+  const auto alone = run_alone(m, whole, 2);
+
+  engine::ContextOptions o;
+  o.n_ctx = 3 * 256;
+  o.n_seq_max = 3;
+  o.kv_type = backend::KvType::f32;
+  o.n_threads = 2;
+  o.kv_unified = false;
+  auto made = LlmContext::create(m, o);
+  ASSERT_TRUE(made.ok()) << made.error().message;
+  LlmContext& ctx = **made;
+  EXPECT_EQ(ctx.n_seq_cells(), 256);
+  Batch batch;
+  for (size_t i = 0; i < b.size(); ++i) batch.add(b[i], 1, static_cast<int32_t>(i), false);
+  for (size_t i = 0; i < a.size(); ++i) batch.add(a[i], 0, static_cast<int32_t>(i), true);
+  ASSERT_TRUE(ctx.decode(batch).ok());
+  for (size_t i = 0; i < a.size(); ++i) {
+    const auto got = ctx.logits(b.size() + i);
+    ASSERT_TRUE(std::equal(got.begin(), got.end(), alone[i].begin())) << "prompt token " << i;
+  }
+  // Sequence 0 goes on one token a step; sequence 1 leaves, sequence 2 comes and goes.
+  size_t s2 = 0;
+  for (size_t k = 0; k < b.size(); ++k) {
+    if (k == 2) ctx.clear_sequence(1);
+    batch.clear();
+    batch.add(b[k], 0, static_cast<int32_t>(a.size() + k), true);
+    if (k >= 3) batch.add(a[s2++ % a.size()], 2, ctx.sequence_length(2), false);
+    if (k % 2 == 1) batch.add(b[k], 1, ctx.sequence_length(1), false);
+    const Status st = ctx.decode(batch);
+    ASSERT_TRUE(st.ok()) << "step " << k << ": " << st.error().message;
+    const auto got = ctx.logits(0);
+    ASSERT_EQ(got.size(), alone[a.size() + k].size());
+    EXPECT_TRUE(std::equal(got.begin(), got.end(), alone[a.size() + k].begin())) << "step " << k;
+    if (k == 5) ctx.clear_sequence(2);
+  }
+}
+
+// A sequence with per-sequence cells is full at its share, whatever the others hold.
+TEST(LlmContextTest, PerSequenceCellsFillAtTheirShare) {
+  auto m = load_model("llama-spm-tiny");
+  ASSERT_NE(m, nullptr);
+  engine::ContextOptions o;
+  o.n_ctx = 17;
+  o.n_seq_max = 2;
+  o.kv_unified = false;
+  auto made = LlmContext::create(m, o);
+  ASSERT_TRUE(made.ok()) << made.error().message;
+  LlmContext& ctx = **made;
+  EXPECT_EQ(ctx.n_seq_cells(), 8);
+  Batch b;
+  for (int32_t i = 0; i < 8; ++i) b.add(1, 1, i, i == 7);
+  ASSERT_TRUE(ctx.decode(b).ok());
+  b.clear();
+  b.add(1, 0, 0, false);
+  b.add(1, 1, 8, true);
+  const Status s = ctx.decode(b);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, ErrorCode::out_of_range);
+  EXPECT_NE(s.error().message.find("sequence 1 holds 8 KV cells"), std::string::npos)
+      << s.error().message;
+  EXPECT_EQ(ctx.n_cells_used(), 8);
+  EXPECT_EQ(ctx.sequence_length(0), 0);
+  b.clear();
+  for (int32_t i = 0; i < 8; ++i) b.add(2, 0, i, i == 7);
+  EXPECT_TRUE(ctx.decode(b).ok());
+  EXPECT_EQ(ctx.n_cells_used(), 16);
+
+  o.n_ctx = 1;
+  const auto none = LlmContext::create(m, o);
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().code, ErrorCode::invalid_argument);
+  EXPECT_NE(none.error().message.find("at least n_seq_max"), std::string::npos);
+}
+
 TEST_P(BatchTest, SameResultsForOneAndTwoThreadsAndAnyChunking) {
   auto m = load_model(GetParam());
   ASSERT_NE(m, nullptr);

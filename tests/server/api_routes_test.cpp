@@ -209,7 +209,11 @@ TEST(ApiRoutes, SixteenConcurrentStreamsAreBatchedAndALeavingClientDisturbsNoOne
         return;
       }
       auto [text, done] = stream_text(r->body);
-      if (!done || text != expected[static_cast<size_t>(i)]) ++mismatches;
+      if (!done || text != expected[static_cast<size_t>(i)]) {
+        ++mismatches;
+        ADD_FAILURE() << "stream " << i << (done ? "" : " (no [DONE])") << ": got \"" << text
+                      << "\", alone it gave \"" << expected[static_cast<size_t>(i)] << "\"";
+      }
     });
   }
   for (auto& th : threads) th.join();

@@ -42,6 +42,14 @@ struct ContextOptions {
   backend::KvType kv_type = backend::KvType::f16;
   int n_threads = 0;      // 0 = the model's
   int64_t n_batch = 512;  // tokens per forward pass; larger batches run in chunks
+  // How sequences share the KV cells. Unified (true): every cell is open to every sequence,
+  // the first free ones taken. Once a sequence has left a hole, another's new cells may lie
+  // before its older ones; attention then sums its cells in another order (the same maths,
+  // other rounding), so its logits may differ in the last bits from a run alone.
+  // Per sequence (false): sequence s owns cells [s * slot, (s + 1) * slot), slot = n_ctx /
+  // n_seq_max, its position p in cell s * slot + p; a sequence's logits are then bit for bit
+  // those it gets alone, whatever the others do, and it is full at `slot` tokens.
+  bool kv_unified = true;
 };
 
 struct LoadOptions {
@@ -191,6 +199,8 @@ class LlmContext {  // per-user state: KV cache + scratch; one thread at a time
   void clear_sequence(int32_t seq);            // frees its cells
   int32_t sequence_length(int32_t seq) const;  // tokens of seq in the cache (= next position)
   int64_t n_ctx() const { return n_cells_; }
+  // Cells one sequence may hold: n_ctx, or n_ctx / n_seq_max with per-sequence cells.
+  int64_t n_seq_cells() const { return seq_slot_; }
   int64_t n_cells_used() const { return n_used_; }
   const LlmModel& model() const { return *model_; }
   // Bytes this context holds in its backends (KV cache, activations, logits), all devices.
@@ -226,6 +236,7 @@ class LlmContext {  // per-user state: KV cache + scratch; one thread at a time
   std::vector<std::unique_ptr<Buffers>> buffers_;
   std::vector<float> boundary_x_;  // the hidden state between two devices, on the host
   int64_t n_cells_ = 0;
+  int64_t seq_slot_ = 0;  // n_seq_cells()
   int64_t n_used_ = 0;
   std::vector<int32_t> cell_seq_, cell_pos_;  // host copy of the cell table
   std::vector<int32_t> seq_length_;

@@ -52,6 +52,12 @@ Result<std::unique_ptr<LlmContext>> LlmContext::create(std::shared_ptr<const Llm
     return make_error(ErrorCode::invalid_argument,
                       "n_batch " + std::to_string(options.n_batch) + " must be at least 1");
   }
+  if (!options.kv_unified && n_ctx < options.n_seq_max) {
+    return make_error(ErrorCode::invalid_argument,
+                      "context size " + std::to_string(n_ctx) + " gives no cell to each of " +
+                          std::to_string(options.n_seq_max) +
+                          " sequences with per-sequence cells; make it at least n_seq_max");
+  }
   TESSERA_TRY(backend::check_kv_layout(options.kv_type, hp.n_head_kv, hp.head_dim));
 
   std::unique_ptr<LlmContext> ctx(new LlmContext());
@@ -59,6 +65,7 @@ Result<std::unique_ptr<LlmContext>> LlmContext::create(std::shared_ptr<const Llm
   ctx->options_ = options;
   ctx->options_.n_batch = std::min(options.n_batch, n_ctx);
   ctx->n_cells_ = n_ctx;
+  ctx->seq_slot_ = options.kv_unified ? n_ctx : n_ctx / options.n_seq_max;
   const int threads = options.n_threads > 0 ? options.n_threads : ctx->model_->n_threads();
   const std::vector<ModelDevice>& devices = ctx->model_->devices();
   for (const ModelDevice& d : devices) {
@@ -109,6 +116,14 @@ Status LlmContext::check_batch(const Batch& batch) const {
                             std::to_string(s) + " is not its next position " +
                             std::to_string(next[static_cast<size_t>(s)]));
     }
+    if (!options_.kv_unified && batch.pos[i] >= seq_slot_) {
+      return make_error(ErrorCode::out_of_range,
+                        at() + "context full: sequence " + std::to_string(s) + " holds " +
+                            std::to_string(seq_slot_) + " KV cells (" + std::to_string(n_cells_) +
+                            " shared by " + std::to_string(options_.n_seq_max) +
+                            " sequences), position " + std::to_string(batch.pos[i]) +
+                            " is past them");
+    }
     ++next[static_cast<size_t>(s)];
   }
   if (static_cast<int64_t>(n) > n_cells_ - n_used_) {
@@ -127,14 +142,19 @@ Status LlmContext::decode(const Batch& batch) {
   const size_t n = batch.size();
   if (n == 0) return {};
 
-  // Assign cells (first free ones, in index order) and remember the old state for rollback.
+  // Assign cells (unified: the first free ones, in index order; per sequence: the cell of the
+  // position in the sequence's own range) and remember the old state for rollback.
   batch_cells_.resize(n);
   saved_seq_cells_ = seq_cells_;
   int64_t cursor = 0;
   for (size_t i = 0; i < n; ++i) {
-    while (cell_seq_[static_cast<size_t>(cursor)] >= 0) ++cursor;
-    const auto c = static_cast<int32_t>(cursor);
     const int32_t s = batch.seq[i];
+    if (options_.kv_unified) {
+      while (cell_seq_[static_cast<size_t>(cursor)] >= 0) ++cursor;
+    } else {
+      cursor = s * seq_slot_ + batch.pos[i];
+    }
+    const auto c = static_cast<int32_t>(cursor);
     batch_cells_[i] = c;
     cell_seq_[static_cast<size_t>(c)] = s;
     cell_pos_[static_cast<size_t>(c)] = batch.pos[i];
