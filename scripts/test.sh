@@ -9,4 +9,10 @@ scripts/install-deps.sh
 git ls-files -z '*.cpp' '*.h' '*.cu' '*.cuh' | xargs -0 clang-format --dry-run --Werror
 scripts/build.sh
 scripts/fuzz.sh "${FUZZ_SECONDS:-60}"
-ctest --test-dir build --output-on-failure -j "$jobs"
+# A failing test's output scrolls far up a parallel run's log: on failure, the failed tests
+# run once more, one at a time, so their output ends the log (the exit status stays a failure).
+if ! ctest --test-dir build --output-on-failure -j "$jobs"; then
+  echo "=== the failed tests once more, their output last ===" >&2
+  ctest --test-dir build --rerun-failed --output-on-failure || true
+  exit 1
+fi
