@@ -14,7 +14,7 @@ packages=(
   clang-format                                    # the code format check in scripts/test.sh
   python3                                         # shared/tools: reference GGUF writer for tests
   libyaml-cpp-dev                                 # operator config (GPU slices, quotas) with line numbers
-  libcpp-httplib-dev                              # HTTP client (tessera pull) and, later, the server
+  libcpp-httplib-dev                              # HTTP client (tessera pull) and server (tessera serve)
   libssl-dev                                      # OpenSSL: HTTPS, SHA-256 of downloaded models
   prometheus                                      # promtool: tests check the /metrics output with it
 )
@@ -25,6 +25,12 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
+# Node.js and npm for the end-to-end tests (tests/e2e: the official openai npm client). Any
+# node >= 18 with its npm will do (a NodeSource build too), so Debian's are added only when the
+# commands are missing.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 sudo=""

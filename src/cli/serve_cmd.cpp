@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,6 +18,8 @@
 #include "gpu/doctor.h"
 #include "gpu/inventory.h"
 #include "runtime/data_dir.h"
+#include "runtime/model_name.h"
+#include "runtime/model_store.h"
 #include "runtime/places.h"
 #include "runtime/scheduler.h"
 #include "runtime/status_file.h"
@@ -32,11 +35,49 @@ struct ServeArgs {
   std::optional<std::string> data_dir;
   std::optional<std::string> config;
   std::vector<std::string> api_keys;
+  std::vector<std::string> models;  // [NAME=]FILE
   bool no_auth = false;
   int threads = 0;
   int max_body_mib = 8;
   int grace_seconds = 10;
 };
+
+// --model [NAME=]FILE: a GGUF file served as NAME (default: the file's name without .gguf).
+// Errors: a bad name (the store's rule), a file that is missing or not a model this build
+// runs, a name given twice.
+Result<std::vector<runtime::ResolvedModel>> extra_models(const std::vector<std::string>& args,
+                                                         const runtime::DataDir& data) {
+  std::vector<runtime::ResolvedModel> out;
+  const runtime::ModelStore store(data.models());
+  for (const std::string& arg : args) {
+    const size_t eq = arg.find('=');
+    const std::filesystem::path file = eq == std::string::npos ? arg : arg.substr(eq + 1);
+    std::string name = eq == std::string::npos ? file.stem().string() : arg.substr(0, eq);
+    if (Status ok = runtime::validate_model_name(name); !ok.ok()) {
+      return make_error(ErrorCode::invalid_argument, "--model " + arg + ": " + ok.error().message +
+                                                         "; give a name first: --model NAME=FILE");
+    }
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(file, ec)) {
+      return make_error(ErrorCode::not_found, "--model " + arg + ": no such file " + file.string());
+    }
+    const runtime::ModelEntry e = store.describe(name, file);
+    if (e.status != runtime::ModelStatus::ok) {
+      return make_error(
+          ErrorCode::invalid_argument,
+          "--model " + arg + ": " + runtime::model_status_name(e.status) + ": " + e.reason);
+    }
+    for (const auto& m : out) {
+      if (m.name == name) {
+        return make_error(ErrorCode::invalid_argument,
+                          "--model " + arg + ": the name " + name +
+                              " is given twice; name them apart with --model NAME=FILE");
+      }
+    }
+    out.push_back({name, std::filesystem::absolute(file, ec).string()});
+  }
+  return out;
+}
 
 bool loopback(const std::string& host) {
   return host == "127.0.0.1" || host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
@@ -55,6 +96,8 @@ Status serve(const ServeArgs& a) {
   if (!data.ok()) return data.error();
   TESSERA_TRY(runtime::ensure_directory(data->models()));
   TESSERA_TRY(runtime::ensure_directory(data->run()));
+  auto extra = extra_models(a.models, *data);
+  if (!extra.ok()) return extra.error();
 
   runtime::SchedulerConfig config;
   if (a.config) {
@@ -66,6 +109,7 @@ Status serve(const ServeArgs& a) {
   o.host = a.host;
   o.port = a.port;
   o.data = *data;
+  o.extra_models = *extra;
   o.threads = a.threads;
   o.max_body_bytes = static_cast<size_t>(a.max_body_mib) << 20;
   o.grace = std::chrono::seconds(a.grace_seconds);
@@ -95,16 +139,19 @@ Status serve(const ServeArgs& a) {
   };
   so.config = config;
   so.places = std::move(*places);
-  so.resolve = runtime::store_resolver(data->models());
+  so.resolve = runtime::store_resolver(data->models(), *extra);
   so.status_file = runtime::status_file_path(data->run(), static_cast<int>(getpid()));
   auto scheduler = runtime::Scheduler::create(std::move(so));
   if (!scheduler.ok()) return scheduler.error();
 
   server::Server srv(o, std::move(*scheduler), {choice.backend, choice.reason});
   TESSERA_TRY(srv.start());
-  std::fprintf(stderr, "tessera: serving on http://%s:%d (models in %s; %s: %s%s)\n",
-               a.host.c_str(), srv.port(), data->models().c_str(), choice.backend.c_str(),
-               choice.reason.c_str(), o.keys.empty() ? "; no API key needed" : "");
+  std::string also;
+  for (const auto& m : *extra) also.append(also.empty() ? " and " : ", ").append(m.name);
+  std::fprintf(stderr, "tessera: serving on http://%s:%d (models in %s%s; %s: %s%s)\n",
+               a.host.c_str(), srv.port(), data->models().c_str(), also.c_str(),
+               choice.backend.c_str(), choice.reason.c_str(),
+               o.keys.empty() ? "; no API key needed" : "");
   std::fflush(stderr);
   std::thread waiter([&srv, signals] {
     int sig = 0;
@@ -133,6 +180,9 @@ Runner add_serve_command(CLI::App& app) {
   s->add_option("--api-key", a->api_keys,
                 "An API key clients must send (repeatable; also "
                 "TESSERA_API_KEY)");
+  s->add_option("--model", a->models,
+                "[NAME=]FILE: also serve this GGUF file, as NAME (default: its file name "
+                "without .gguf); repeatable");
   s->add_flag("--no-auth", a->no_auth, "Allow keyless use on a non-loopback address");
   s->add_option("--threads", a->threads, "HTTP worker threads (default max(8, 4 x cores))")
       ->check(CLI::Range(0, 4096));

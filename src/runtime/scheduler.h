@@ -65,8 +65,10 @@ using ModelResolver = std::function<Result<ResolvedModel>(const std::string& nam
 using BackendFactory = std::function<Result<std::shared_ptr<backend::Backend>>(const Place& place)>;
 
 // Resolves names in a model store's folder (model_store.h): NAME -> NAME.gguf, with the
-// store's errors (bad names refused, unknown names with close ones).
-ModelResolver store_resolver(const std::filesystem::path& models_dir);
+// store's errors (bad names refused, unknown names with close ones). `extra`: models served
+// from elsewhere (tessera serve --model), found first under their names.
+ModelResolver store_resolver(const std::filesystem::path& models_dir,
+                             std::vector<ResolvedModel> extra = {});
 
 // The default factory: the CPU backend for the CPU place, the CUDA backend of the place's
 // device for the others (gpu/cuda_backend.h).

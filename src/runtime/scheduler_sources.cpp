@@ -7,9 +7,13 @@
 
 namespace tessera::runtime {
 
-ModelResolver store_resolver(const std::filesystem::path& models_dir) {
+ModelResolver store_resolver(const std::filesystem::path& models_dir,
+                             std::vector<ResolvedModel> extra) {
   auto store = std::make_shared<ModelStore>(models_dir);
-  return [store](const std::string& name) -> Result<ResolvedModel> {
+  return [store, extra = std::move(extra)](const std::string& name) -> Result<ResolvedModel> {
+    for (const ResolvedModel& m : extra) {
+      if (m.name == name) return m;
+    }
     auto path = store->resolve(name);
     if (!path.ok()) return path.error();
     return ResolvedModel{name, path->string()};

@@ -32,10 +32,6 @@ int64_t unix_seconds() {
       .count();
 }
 
-std::string app_of(const httplib::Request& req) {
-  return req.has_header("X-Tessera-App") ? req.get_header_value("X-Tessera-App") : "";
-}
-
 engine::FinishReason finish_of(const runtime::GenerationResult& r) {
   return r.finish == runtime::GenerationFinish::length ? engine::FinishReason::length
                                                        : engine::FinishReason::stop;
@@ -58,15 +54,19 @@ ApiResult<std::shared_ptr<runtime::Lease>> lease_for(Server& s, const std::strin
   return std::make_shared<runtime::Lease>(std::move(*lease));
 }
 
-// How one endpoint's answers look: the whole completion, and the stream's events.
+// How one endpoint's answers look: the whole completion, and the stream's events. `lp`: the
+// tokens' log-probabilities when the request asked for them, else null.
+using Logprobs = std::vector<TokenLogprob>;
 struct Shape {
   const char* route;
   const char* id_prefix;
   std::function<ordered_json(const ResponseMeta&, const std::string&, engine::FinishReason,
-                             const Usage&)>
+                             const Usage&, const Logprobs* lp)>
       whole;
   std::function<std::string(const ResponseMeta&, bool include_usage)> open;  // first events
-  std::function<ordered_json(const ResponseMeta&, std::string_view, bool include_usage)> piece;
+  std::function<ordered_json(const ResponseMeta&, std::string_view, bool include_usage,
+                             const Logprobs* lp)>
+      piece;
   std::function<ordered_json(const ResponseMeta&, engine::FinishReason, bool include_usage)> finish;
   std::function<ordered_json(const ResponseMeta&, const Usage&)> usage;
 };
@@ -74,12 +74,11 @@ struct Shape {
 const Shape kChat{
     "/v1/chat/completions",
     "chatcmpl-",
-    [](const ResponseMeta& m, const std::string& text, engine::FinishReason f, const Usage& u) {
-      return chat_completion_json(m, text, f, u);
-    },
+    [](const ResponseMeta& m, const std::string& text, engine::FinishReason f, const Usage& u,
+       const Logprobs* lp) { return chat_completion_json(m, text, f, u, lp); },
     [](const ResponseMeta& m, bool iu) { return sse_event(chat_chunk_role_json(m, iu)); },
-    [](const ResponseMeta& m, std::string_view t, bool iu) {
-      return chat_chunk_content_json(m, t, iu);
+    [](const ResponseMeta& m, std::string_view t, bool iu, const Logprobs* lp) {
+      return chat_chunk_content_json(m, t, iu, lp);
     },
     [](const ResponseMeta& m, engine::FinishReason f, bool iu) {
       return chat_chunk_finish_json(m, f, iu);
@@ -89,12 +88,11 @@ const Shape kChat{
 const Shape kCompletion{
     "/v1/completions",
     "cmpl-",
-    [](const ResponseMeta& m, const std::string& text, engine::FinishReason f, const Usage& u) {
-      return text_completion_json(m, text, f, u);
-    },
+    [](const ResponseMeta& m, const std::string& text, engine::FinishReason f, const Usage& u,
+       const Logprobs* lp) { return text_completion_json(m, text, f, u, lp); },
     [](const ResponseMeta&, bool) { return std::string(); },
-    [](const ResponseMeta& m, std::string_view t, bool iu) {
-      return text_completion_chunk_json(m, t, engine::FinishReason::none, iu);
+    [](const ResponseMeta& m, std::string_view t, bool iu, const Logprobs* lp) {
+      return text_completion_chunk_json(m, t, engine::FinishReason::none, iu, lp);
     },
     [](const ResponseMeta& m, engine::FinishReason f, bool iu) {
       return text_completion_chunk_json(m, "", f, iu);
@@ -109,60 +107,107 @@ void count_tokens(Server& s, const std::string& model, const std::string& app,
   for (double ms : r.inter_token_ms) s.metrics().on_token(model, app, ms / 1000.0);
 }
 
-// Generates `prompt` for a request whose lease is taken, answering whole or as a stream.
-void generate(Server& s, httplib::Response& res, const Shape& shape,
-              std::shared_ptr<runtime::Lease> lease, std::shared_ptr<Server::Inflight> inflight,
-              const std::string& model, const std::string& app, std::vector<engine::TokenId> prompt,
-              const GenerationOptions& options, const char* prompt_param, Clock::time_point start) {
-  if (auto e = check_fits_context(static_cast<int64_t>(prompt.size()), options.sampling.max_tokens,
-                                  lease->context(), prompt_param)) {
+// A generated token's log-probability entry: its text and the alternatives' texts.
+TokenLogprob logprob_entry(const engine::Tokenizer& tok, const runtime::TokenPiece& piece) {
+  TokenLogprob e{tok.token_to_piece(piece.token), piece.logprob, {}};
+  for (const engine::TokenLogprob& t : piece.top) {
+    e.top.push_back({tok.token_to_piece(t.token), t.logprob});
+  }
+  return e;
+}
+
+void note_result(RequestNote& n, const runtime::GenerationResult& r, double engine_ms) {
+  n.prompt_tokens = r.prompt_tokens;
+  n.completion_tokens = r.completion_tokens;
+  n.finish = runtime::generation_finish_name(r.finish);
+  n.engine_ms = engine_ms;
+}
+
+// One generation as the route runs it.
+struct Generation {
+  std::shared_ptr<runtime::Lease> lease;
+  std::shared_ptr<Server::Inflight> inflight;
+  std::shared_ptr<RequestNote> note;
+  std::string model, app;
+  std::vector<engine::TokenId> prompt;
+  const char* prompt_param = "prompt";  // the field a too-long prompt is blamed on
+  bool logprobs = false;
+};
+
+// Generates for a request whose lease is taken, answering whole or as a stream.
+void generate(Server& s, httplib::Response& res, const Shape& shape, Generation gen,
+              const GenerationOptions& options) {
+  if (auto e =
+          check_fits_context(static_cast<int64_t>(gen.prompt.size()), options.sampling.max_tokens,
+                             gen.lease->context(), gen.prompt_param)) {
     return send_error(res, *e);
   }
   runtime::GenerationRequest g;
-  g.prompt = std::move(prompt);
+  g.prompt = std::move(gen.prompt);
   g.sampling = options.sampling;
   if (!options.seed_given) g.sampling.seed = std::random_device{}();
-  g.app = app;
-  ResponseMeta meta{new_response_id(shape.id_prefix), unix_seconds(), model};
+  g.app = gen.app;
+  g.logprobs = gen.logprobs;
+  ResponseMeta meta{new_response_id(shape.id_prefix), unix_seconds(), gen.model};
+  const engine::Tokenizer& tok = gen.lease->llm().tokenizer();
 
   if (!options.stream) {
-    auto r = lease->generate(
-        g, [](const runtime::TokenPiece&) { return true; }, inflight->token());
+    Logprobs lps;
+    const auto t0 = Clock::now();
+    auto r = gen.lease->generate(
+        g,
+        [&](const runtime::TokenPiece& piece) {
+          if (gen.logprobs && piece.token != engine::kNoToken) {
+            lps.push_back(logprob_entry(tok, piece));
+          }
+          return true;
+        },
+        gen.inflight->token());
     if (!r.ok()) return send_error(res, api_error(r.error()));
+    note_result(*gen.note, *r, seconds_since(t0) * 1000);
     if (r->finish == runtime::GenerationFinish::error) return send_error(res, api_error(r->error));
     if (r->finish == runtime::GenerationFinish::cancelled) {
       return send_error(res, api_error(make_error(ErrorCode::unavailable, "cancelled")));
     }
-    count_tokens(s, model, app, *r);
-    res.set_header("X-Tessera-Prompt-Tokens", std::to_string(r->prompt_tokens));
-    res.set_header("X-Tessera-Completion-Tokens", std::to_string(r->completion_tokens));
+    count_tokens(s, gen.model, gen.app, *r);
     send_json(
         res, 200,
-        shape.whole(meta, r->text, finish_of(*r), Usage{r->prompt_tokens, r->completion_tokens})
+        shape
+            .whole(meta, r->text, finish_of(*r), Usage{r->prompt_tokens, r->completion_tokens},
+                   gen.logprobs ? &lps : nullptr)
             .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-    s.metrics().on_request(shape.route, 200, model, app, seconds_since(start));
     return;
   }
 
   // Streaming: the generation runs in the content provider, on this connection's thread; a
-  // failed write (the client left) cancels the sequence.
+  // failed write (the client left) cancels the sequence. Log-probabilities of tokens whose
+  // text is held back (part of a character or of a possible stop string) go with the next
+  // text.
   res.set_header("Cache-Control", "no-cache");
   res.set_chunked_content_provider(
-      "text/event-stream",
-      [&s, &shape, lease, inflight, g, meta, app, start, include_usage = options.include_usage](
-          size_t, httplib::DataSink& sink) {
+      "text/event-stream", [&s, &shape, &tok, gen, g, meta, include_usage = options.include_usage](
+                               size_t, httplib::DataSink& sink) {
         const std::string first = shape.open(meta, include_usage);
         bool open = first.empty() || sink.write(first.data(), first.size());
-        auto r = lease->generate(
+        Logprobs pending;
+        int32_t sent = 0;
+        const auto t0 = Clock::now();
+        auto r = gen.lease->generate(
             g,
             [&](const runtime::TokenPiece& piece) {
               if (!open) return false;
+              if (piece.token != engine::kNoToken) ++sent;
+              if (gen.logprobs && piece.token != engine::kNoToken) {
+                pending.push_back(logprob_entry(tok, piece));
+              }
               if (piece.text.empty()) return true;
-              const std::string ev = sse_event(shape.piece(meta, piece.text, include_usage));
+              const std::string ev = sse_event(
+                  shape.piece(meta, piece.text, include_usage, gen.logprobs ? &pending : nullptr));
+              pending.clear();
               open = sink.write(ev.data(), ev.size());
               return open;
             },
-            inflight->token());
+            gen.inflight->token());
         if (open && r.ok() && r->finish != runtime::GenerationFinish::cancelled) {
           std::string tail;
           if (r->finish == runtime::GenerationFinish::error) {
@@ -176,8 +221,13 @@ void generate(Server& s, httplib::Response& res, const Shape& shape,
           tail += sse_done();
           sink.write(tail.data(), tail.size());
         }
-        if (r.ok()) count_tokens(s, meta.model, app, *r);
-        s.metrics().on_request(shape.route, 200, meta.model, app, seconds_since(start));
+        if (r.ok()) {
+          note_result(*gen.note, *r, seconds_since(t0) * 1000);
+          count_tokens(s, meta.model, gen.app, *r);
+        } else {
+          gen.note->finish = "error";
+          gen.note->completion_tokens = sent;
+        }
         sink.done();
         return true;
       });
@@ -187,14 +237,14 @@ void generate(Server& s, httplib::Response& res, const Shape& shape,
 std::shared_ptr<runtime::Lease> decoder_lease(Server& s, httplib::Response& res,
                                               const std::string& model, const std::string& app,
                                               const std::shared_ptr<Server::Inflight>& inflight,
-                                              Clock::time_point start) {
-  res.set_header("X-Tessera-Model", model);
+                                              RequestNote& note) {
   auto leased = lease_for(s, model, app, inflight->token());
   if (!leased.ok()) {
     send_error(res, leased.error());
     return nullptr;
   }
-  s.metrics().on_queued(model, app, seconds_since(start));
+  note.model = model;
+  s.metrics().on_queued(model, app, seconds_since(note.start));
   if (!leased.value()->is_decoder()) {
     send_error(res, api_error(400, "invalid_request_error",
                               model + " is an embedding / rerank model; use /v1/embeddings or "
@@ -206,15 +256,17 @@ std::shared_ptr<runtime::Lease> decoder_lease(Server& s, httplib::Response& res,
 }
 
 void chat(Server& s, const httplib::Request& req, httplib::Response& res) {
-  const auto start = Clock::now();
   auto parsed = parse_chat_request(req.body);
   if (!parsed.ok()) return send_error(res, parsed.error());
   const ChatRequest& c = parsed.value();
-  const std::string app = app_of(req);
-  auto inflight = std::make_shared<Server::Inflight>(s);
-  auto lease = decoder_lease(s, res, c.model, app, inflight, start);
-  if (!lease) return;
-  const engine::LlmModel& model = lease->llm();
+  Generation gen;
+  gen.note = s.note(req);
+  gen.model = c.model;
+  gen.app = gen.note->app;
+  gen.inflight = std::make_shared<Server::Inflight>(s);
+  gen.lease = decoder_lease(s, res, c.model, gen.app, gen.inflight, *gen.note);
+  if (!gen.lease) return;
+  const engine::LlmModel& model = gen.lease->llm();
   auto tmpl = engine::ChatTemplate::from_gguf(model.file());
   if (!tmpl.ok()) return send_error(res, api_error(tmpl.error()));
   engine::ChatTemplateInput in;
@@ -222,39 +274,43 @@ void chat(Server& s, const httplib::Request& req, httplib::Response& res) {
   in.tools = c.tools;
   auto prompt = engine::build_chat_prompt(model.tokenizer(), *tmpl, in);
   if (!prompt.ok()) return send_error(res, api_error(prompt.error()));
-  generate(s, res, kChat, lease, inflight, c.model, app, std::move(prompt->tokens), c.options,
-           "messages", start);
+  gen.prompt = std::move(prompt->tokens);
+  gen.prompt_param = "messages";
+  gen.logprobs = c.logprobs;
+  generate(s, res, kChat, std::move(gen), c.options);
 }
 
 void completion(Server& s, const httplib::Request& req, httplib::Response& res) {
-  const auto start = Clock::now();
   auto parsed = parse_completion_request(req.body);
   if (!parsed.ok()) return send_error(res, parsed.error());
   const CompletionRequest& c = parsed.value();
-  const std::string app = app_of(req);
-  auto inflight = std::make_shared<Server::Inflight>(s);
-  auto lease = decoder_lease(s, res, c.model, app, inflight, start);
-  if (!lease) return;
-  std::vector<engine::TokenId> prompt = lease->llm().tokenizer().encode(c.prompt);
-  if (prompt.empty()) {
+  Generation gen;
+  gen.note = s.note(req);
+  gen.model = c.model;
+  gen.app = gen.note->app;
+  gen.inflight = std::make_shared<Server::Inflight>(s);
+  gen.lease = decoder_lease(s, res, c.model, gen.app, gen.inflight, *gen.note);
+  if (!gen.lease) return;
+  gen.prompt = gen.lease->llm().tokenizer().encode(c.prompt);
+  if (gen.prompt.empty()) {
     return send_error(
         res, api_error(400, "invalid_request_error", "the prompt has no tokens", "prompt"));
   }
-  generate(s, res, kCompletion, lease, inflight, c.model, app, std::move(prompt), c.options,
-           "prompt", start);
+  gen.logprobs = c.logprobs_given;
+  generate(s, res, kCompletion, std::move(gen), c.options);
 }
 
 // The lease of an encoder (a reranker when `rank`) for an embedding route, or null with the
 // error already sent.
 std::shared_ptr<runtime::Lease> encoder_lease(Server& s, httplib::Response& res,
-                                              const std::string& model, const std::string& app,
+                                              const std::string& model, RequestNote& note,
                                               const runtime::CancelToken& cancel, bool rank) {
-  res.set_header("X-Tessera-Model", model);
-  auto leased = lease_for(s, model, app, cancel);
+  auto leased = lease_for(s, model, note.app, cancel);
   if (!leased.ok()) {
     send_error(res, leased.error());
     return nullptr;
   }
+  note.model = model;
   const runtime::Lease& l = *leased.value();
   if (l.is_decoder() || (rank && !l.encoder().has_rank_head())) {
     send_error(res, api_error(400, "invalid_request_error",
@@ -269,14 +325,14 @@ std::shared_ptr<runtime::Lease> encoder_lease(Server& s, httplib::Response& res,
 }
 
 void embeddings(Server& s, const httplib::Request& req, httplib::Response& res) {
-  const auto start = Clock::now();
   auto parsed = parse_embeddings_request(req.body);
   if (!parsed.ok()) return send_error(res, parsed.error());
   const EmbeddingsRequest& e = parsed.value();
-  const std::string app = app_of(req);
+  const std::shared_ptr<RequestNote> note = s.note(req);
   Server::Inflight inflight(s);
-  auto lease = encoder_lease(s, res, e.model, app, inflight.token(), false);
+  auto lease = encoder_lease(s, res, e.model, *note, inflight.token(), false);
   if (!lease) return;
+  const auto t0 = Clock::now();
   std::vector<std::vector<float>> vectors;
   int64_t tokens = 0;
   Status st = lease->with_encoder([&](const engine::EncoderModel& m) -> Status {
@@ -288,21 +344,22 @@ void embeddings(Server& s, const httplib::Request& req, httplib::Response& res) 
     }
     return {};
   });
+  note->engine_ms = seconds_since(t0) * 1000;
   if (!st.ok()) return send_error(res, api_error(st.error()));
-  s.metrics().on_tokens(e.model, app, static_cast<uint64_t>(tokens), 0);
+  note->prompt_tokens = static_cast<int32_t>(tokens);
+  s.metrics().on_tokens(e.model, note->app, static_cast<uint64_t>(tokens), 0);
   send_json(res, 200, embeddings_json(e.model, vectors, e.encoding, tokens).dump());
-  s.metrics().on_request("/v1/embeddings", 200, e.model, app, seconds_since(start));
 }
 
 void rerank(Server& s, const httplib::Request& req, httplib::Response& res) {
-  const auto start = Clock::now();
   auto parsed = parse_rerank_request(req.body);
   if (!parsed.ok()) return send_error(res, parsed.error());
   const RerankRequest& r = parsed.value();
-  const std::string app = app_of(req);
+  const std::shared_ptr<RequestNote> note = s.note(req);
   Server::Inflight inflight(s);
-  auto lease = encoder_lease(s, res, r.model, app, inflight.token(), true);
+  auto lease = encoder_lease(s, res, r.model, *note, inflight.token(), true);
   if (!lease) return;
+  const auto t0 = Clock::now();
   std::vector<float> scores;
   int64_t tokens = 0;
   Status st = lease->with_encoder([&](const engine::EncoderModel& m) -> Status {
@@ -314,11 +371,12 @@ void rerank(Server& s, const httplib::Request& req, httplib::Response& res) {
     }
     return {};
   });
+  note->engine_ms = seconds_since(t0) * 1000;
   if (!st.ok()) return send_error(res, api_error(st.error()));
-  s.metrics().on_tokens(r.model, app, static_cast<uint64_t>(tokens), 0);
+  note->prompt_tokens = static_cast<int32_t>(tokens);
+  s.metrics().on_tokens(r.model, note->app, static_cast<uint64_t>(tokens), 0);
   send_json(res, 200,
             rerank_json(r.model, scores, r.documents, r.top_n, r.return_documents, tokens).dump());
-  s.metrics().on_request("/v1/rerank", 200, r.model, app, seconds_since(start));
 }
 
 }  // namespace

@@ -3,6 +3,9 @@
 #include <httplib.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
 
 #include "runtime/model_store.h"
 #include "server/http_server.h"
@@ -50,16 +53,22 @@ void add_health_routes(Server& s, httplib::Server& h) {
   });
   h.Get("/v1/models", [&s](const httplib::Request&, httplib::Response& res) {
     runtime::ModelStore store(s.options().data.models());
-    auto list = store.list();
-    nlohmann::json data = nlohmann::json::array();
-    if (list.ok()) {
-      for (const auto& m : *list) {
-        if (m.status != runtime::ModelStatus::ok) continue;
-        data.push_back({{"id", m.name},
-                        {"object", "model"},
-                        {"created", m.modified},
-                        {"owned_by", "tessera"}});
+    std::vector<runtime::ModelEntry> entries;
+    std::set<std::string> names;
+    for (const runtime::ResolvedModel& m : s.options().extra_models) {
+      entries.push_back(store.describe(m.name, m.path));
+      names.insert(m.name);
+    }
+    if (auto list = store.list(); list.ok()) {
+      for (auto& m : *list) {
+        if (names.count(m.name) == 0) entries.push_back(std::move(m));
       }
+    }
+    nlohmann::json data = nlohmann::json::array();
+    for (const auto& m : entries) {
+      if (m.status != runtime::ModelStatus::ok) continue;
+      data.push_back(
+          {{"id", m.name}, {"object", "model"}, {"created", m.modified}, {"owned_by", "tessera"}});
     }
     send_json(res, 200, nlohmann::json{{"object", "list"}, {"data", data}}.dump());
   });

@@ -3,8 +3,10 @@
 #include <httplib.h>
 #include <sys/socket.h>
 
+#include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "server/api_error.h"
 #include "server/api_routes.h"
@@ -16,6 +18,16 @@ namespace {
 
 std::string header(const httplib::Request& req, const char* name) {
   return req.has_header(name) ? req.get_header_value(name) : std::string();
+}
+
+// The route label of the request metrics: the routes served, else "other" (a client's
+// made-up paths must not each make a series).
+std::string_view route_label(const std::string& path) {
+  for (std::string_view r : {"/health", "/ready", "/metrics", "/v1/models", "/v1/chat/completions",
+                             "/v1/completions", "/v1/embeddings", "/v1/rerank"}) {
+    if (path == r) return r;
+  }
+  return "other";
 }
 
 }  // namespace
@@ -64,6 +76,16 @@ void Server::log(const std::string& line) const {
   }
 }
 
+std::shared_ptr<RequestNote> Server::note(const httplib::Request& req) {
+  std::lock_guard<std::mutex> lock(notes_mu_);
+  std::shared_ptr<RequestNote>& n = notes_[&req];
+  if (!n) {  // a request the pre-routing handler did not see (httplib answered it itself)
+    n = std::make_shared<RequestNote>();
+    n->start = std::chrono::steady_clock::now();
+  }
+  return n;
+}
+
 bool Server::authorized(const httplib::Request& req, httplib::Response& res) const {
   if (o_.keys.empty()) return true;
   const auto key = request_key(header(req, "Authorization"), header(req, "X-API-Key"));
@@ -94,6 +116,13 @@ void Server::routes() {
 
   h.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     res.set_header("X-Request-Id", std::to_string(next_id_.fetch_add(1)));
+    {
+      auto n = std::make_shared<RequestNote>();
+      n->start = std::chrono::steady_clock::now();
+      n->app = header(req, "X-Tessera-App");
+      std::lock_guard<std::mutex> lock(notes_mu_);
+      notes_[&req] = std::move(n);  // a reused Request address replaces a stale note
+    }
     const bool probe = req.path == "/health" || req.path == "/ready" || req.path == "/metrics";
     if (draining_.load() && !probe) {
       ApiError e =
@@ -133,15 +162,26 @@ void Server::routes() {
         send_error(res, api_error(500, "server_error", "internal error: " + what));
       });
   h.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
-    nlohmann::json line = {{"id", res.get_header_value("X-Request-Id")},
-                           {"method", req.method},
-                           {"route", req.path},
-                           {"status", res.status}};
-    for (const char* k : {"X-Tessera-Model", "X-Tessera-Prompt-Tokens",
-                          "X-Tessera-Completion-Tokens", "X-Tessera-Latency-Ms"}) {
-      if (res.has_header(k)) line[std::string(k + 10)] = res.get_header_value(k);
+    std::shared_ptr<RequestNote> n = note(req);
+    {
+      std::lock_guard<std::mutex> lock(notes_mu_);
+      notes_.erase(&req);
     }
-    log(line.dump());
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - n->start).count();
+    nlohmann::ordered_json line = {{"id", res.get_header_value("X-Request-Id")},
+                                   {"method", req.method},
+                                   {"route", req.path},
+                                   {"status", res.status}};
+    if (!n->model.empty()) line["model"] = n->model;
+    if (!n->app.empty()) line["app"] = n->app;
+    if (n->prompt_tokens >= 0) line["prompt_tokens"] = n->prompt_tokens;
+    if (n->completion_tokens >= 0) line["completion_tokens"] = n->completion_tokens;
+    if (!n->finish.empty()) line["finish"] = n->finish;
+    line["latency_ms"] = std::round(seconds * 1e5) / 100;
+    if (n->engine_ms >= 0) line["engine_ms"] = std::round(n->engine_ms * 100) / 100;
+    log(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    metrics().on_request(route_label(req.path), res.status, n->model, n->app, seconds);
   });
   add_health_routes(*this, h);
   add_api_routes(*this, h);

@@ -16,6 +16,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "gpu/backend_choice.h"
@@ -34,10 +35,27 @@ namespace tessera::server {
 
 class ServerMetrics;
 
+// What a route tells its request's log line and the request metrics (Server::note()). The
+// server makes one per request before routing and reads it when the response is written (a
+// stream's last byte included): one JSON line and one count by route and status per request,
+// whatever the outcome.
+struct RequestNote {
+  std::chrono::steady_clock::time_point start;
+  std::string model;               // "" until a route names it
+  std::string app;                 // X-Tessera-App
+  int32_t prompt_tokens = -1;      // -1: not known / not a generation
+  int32_t completion_tokens = -1;  // tokens sampled so far (a stream cut short: those sent)
+  std::string finish;              // generations: stop, length, cancelled, error
+  double engine_ms = -1;           // time in the model (generate / encode); -1: none
+};
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8080;  // 0: any free port (port() tells which)
   runtime::DataDir data;
+  // Models served from outside the store (tessera serve --model NAME=FILE), listed first; a
+  // store model of the same name is hidden. The scheduler's resolver must find them too.
+  std::vector<runtime::ResolvedModel> extra_models;
   ApiKeys keys;  // empty: no key needed (the CLI allows that only on loopback)
   size_t max_body_bytes = size_t{8} << 20;  // larger bodies get 413 before they are read
   int read_timeout_seconds = 30;            // per read of a request (slow clients time out)
@@ -78,6 +96,9 @@ class Server {
   const ServerOptions& options() const { return o_; }
   const BackendReport& backend() const { return backend_; }
   void log(const std::string& line) const;
+  // The note of a request being served (made before routing; never null while the request
+  // runs). A route may keep it past its handler, e.g. in a stream's content provider.
+  std::shared_ptr<RequestNote> note(const httplib::Request& req);
 
   // A cancel token registered for the duration of a request: stop() cancels it after the
   // grace period. Routes take one per generation.
@@ -108,6 +129,8 @@ class Server {
   std::atomic<uint64_t> next_id_{1};
   mutable std::mutex mu_;
   std::set<const Inflight*> inflight_;
+  std::mutex notes_mu_;
+  std::unordered_map<const httplib::Request*, std::shared_ptr<RequestNote>> notes_;
   std::once_flag stopped_;
 };
 

@@ -156,6 +156,103 @@ TEST(ApiRoutes, EmbeddingsAndErrors) {
   EXPECT_EQ(c.Get("/health")->status, 200);  // still serving
 }
 
+// Every request, whatever its outcome, is one log line and one count by route and status; a
+// generation's line has its tokens, how it finished and the time in the engine.
+TEST(ApiRoutes, EveryRequestIsLoggedAndCounted) {
+  TestServer t;
+  ServerOptions o;
+  o.keys.add("k");
+  t.start({{"qwen", "qwen2-tiny.gguf"}}, o);
+  auto c = t.client();
+  c.set_bearer_token_auth("k");
+  auto r = c.Post("/v1/chat/completions", chat_body("Hi", 1, false), "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  r = c.Post("/v1/chat/completions", chat_body("Hi", 2, true), "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  nlohmann::json unknown = nlohmann::json::parse(chat_body("Hi", 1, false));
+  unknown["model"] = "nope";
+  r = c.Post("/v1/chat/completions", unknown.dump(), "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404);
+  r = c.Post("/v1/chat/completions", "{not json", "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  r = c.Get("/v1/made/up");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404);
+  auto keyless = t.client();
+  r = keyless.Get("/v1/models");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+
+  std::vector<nlohmann::json> lines;
+  {
+    std::lock_guard<std::mutex> lock(t.log_mu);
+    for (const auto& l : t.log) {
+      auto j = nlohmann::json::parse(l, nullptr, false);
+      if (!j.is_discarded() && j.contains("route")) lines.push_back(j);
+    }
+  }
+  ASSERT_EQ(lines.size(), 6u);
+  for (size_t i : {0, 1}) {
+    const nlohmann::json& j = lines[i];
+    EXPECT_EQ(j["model"], "qwen") << j;
+    EXPECT_EQ(j["completion_tokens"], 12) << j;
+    EXPECT_GT(j["prompt_tokens"].get<int>(), 0) << j;
+    EXPECT_EQ(j["finish"], "length") << j;
+    EXPECT_GT(j["engine_ms"].get<double>(), 0) << j;
+    EXPECT_GE(j["latency_ms"].get<double>(), j["engine_ms"].get<double>()) << j;
+  }
+  EXPECT_EQ(lines[2]["status"], 404);
+  EXPECT_FALSE(lines[2].contains("model")) << "an unknown name is not a model label";
+  EXPECT_EQ(lines[5]["status"], 401);
+
+  auto m = c.Get("/metrics");
+  ASSERT_TRUE(m);
+  const auto count = [&](const std::string& labels) {
+    const std::string key = "tessera_http_requests_total{" + labels + "} ";
+    const size_t p = m->body.find(key);
+    return p == std::string::npos ? -1.0 : std::stod(m->body.substr(p + key.size()));
+  };
+  const std::string chat = "route=\"/v1/chat/completions\",status=";
+  EXPECT_EQ(count(chat + "\"200\",model=\"qwen\",app=\"\""), 2) << m->body;
+  EXPECT_EQ(count(chat + "\"404\",model=\"\",app=\"\""), 1) << m->body;
+  EXPECT_EQ(count(chat + "\"400\",model=\"\",app=\"\""), 1) << m->body;
+  EXPECT_EQ(count("route=\"other\",status=\"404\",model=\"\",app=\"\""), 1) << m->body;
+  EXPECT_EQ(count("route=\"/v1/models\",status=\"401\",model=\"\",app=\"\""), 1) << m->body;
+}
+
+// Files given with --model are served beside the store's models, before a namesake of theirs.
+TEST(ApiRoutes, ModelFilesServedBesideTheStore) {
+  TestServer t;
+  ServerOptions o;
+  o.extra_models = {{"chat", std::string(TESSERA_TESTDATA_DIR) + "/models/qwen2-tiny.gguf"},
+                    {"emb", std::string(TESSERA_TESTDATA_DIR) + "/models/bert-tiny.gguf"}};
+  t.start({{"emb", "bert-rerank-tiny.gguf"}, {"spm", "llama-spm-tiny.gguf"}}, o);
+  auto c = t.client();
+  auto list = c.Get("/v1/models");
+  ASSERT_TRUE(list);
+  std::vector<std::string> ids;
+  const nlohmann::json listed = nlohmann::json::parse(list->body);
+  for (const auto& m : listed["data"]) ids.push_back(m["id"]);
+  EXPECT_EQ(ids, (std::vector<std::string>{"chat", "emb", "spm"})) << list->body;
+  auto r = c.Post("/v1/chat/completions", chat_body("Hi", 1, false), "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404) << r->body;  // "qwen" is in neither
+  nlohmann::json body = nlohmann::json::parse(chat_body("Hi", 1, false));
+  body["model"] = "chat";
+  r = c.Post("/v1/chat/completions", body.dump(), "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  // "emb" is the file given, an embedder, not the store's reranker of the same name.
+  r = c.Post("/v1/embeddings", R"({"model":"emb","input":"hello"})", "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+}
+
 TEST(ApiRoutes, SixteenConcurrentStreamsAreBatchedAndALeavingClientDisturbsNoOne) {
   TestServer t;
   ServerOptions o;

@@ -184,5 +184,25 @@ TEST(ServeCommand, RefusesAnOpenAddressWithoutAKeyAndABadConfig) {
   EXPECT_EQ(code, 2) << out;
 }
 
+TEST(ServeCommand, RefusesModelFilesThatCannotBeServed) {
+  const std::string models = std::string(TESSERA_TESTDATA_DIR) + "/models/";
+  auto [code, out] = serve_fails("--port 0 --model /nonexistent/x.gguf");
+  EXPECT_EQ(code, 3) << out;
+  EXPECT_NE(out.find("no such file /nonexistent/x.gguf"), std::string::npos) << out;
+  const std::string junk = ::testing::TempDir() + "serve_junk.gguf";
+  std::ofstream(junk) << "not a model";
+  std::tie(code, out) = serve_fails("--port 0 --model " + junk);
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_NE(out.find("broken"), std::string::npos) << out;
+  EXPECT_NE(out.find("GGUF magic"), std::string::npos) << out;
+  std::tie(code, out) = serve_fails("--port 0 --model ../up=" + models + "qwen2-tiny.gguf");
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_NE(out.find("NAME=FILE"), std::string::npos) << out;
+  std::tie(code, out) = serve_fails("--port 0 --model a=" + models +
+                                    "qwen2-tiny.gguf --model a=" + models + "bert-tiny.gguf");
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_NE(out.find("the name a is given twice"), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace tessera::server

@@ -52,7 +52,7 @@ struct TestServer {
     };
     so.config = config;
     so.places = runtime::build_places(gpu::Inventory{}, config, 0).value();
-    so.resolve = runtime::store_resolver(o.data.models());
+    so.resolve = runtime::store_resolver(o.data.models(), o.extra_models);
     so.log = o.log;
     so.n_threads = 2;
     auto sched = runtime::Scheduler::create(std::move(so));
