@@ -86,6 +86,11 @@ class Buffer {
   virtual void* host_data() const = 0;
   // A tensor at `offset` bytes into the buffer (must fit; checked with an assert).
   Tensor tensor(gguf::TensorType type, size_t offset, int64_t rows, int64_t cols) const;
+  // Host memory this buffer uses in place (import_host) whose pages the caller gave back to
+  // the system while the buffer lives (a weight read from a copy from now on): `bytes` of it
+  // stop counting in the backend's account (at most what the buffer still counts). A no-op
+  // for buffers that hold their own memory.
+  virtual void uncharge(size_t bytes) { (void)bytes; }
 
  protected:
   Buffer(void* data, size_t size) : data_(data), size_(size) {}

@@ -36,6 +36,26 @@ TEST(LlmBackendMemoryTest, WeightsAndContextsAreAccountedForAndReleased) {
   EXPECT_EQ(be->memory().in_use(), weights);
 }
 
+// Weights the CPU copies into its kernels' arrangement are read from the copy only: their
+// file bytes stop counting, so the account holds each weight once (as the estimate does).
+TEST(LlmBackendMemoryTest, CopiedWeightsAreCountedOnce) {
+  auto be = backend::make_cpu_backend();
+  uint64_t file_bytes = 0;
+  {
+    auto m =
+        engine::LlmModel::load(model_path("llama-spm-tiny-q4_0"), {.n_threads = 1, .backend = be});
+    ASSERT_TRUE(m.ok()) << m.error().message;
+    file_bytes = (*m)->file().tensor_data_size();
+    const backend::MemoryStats st = be->memory();
+    if (st.allocated == 0) GTEST_SKIP() << "this CPU's kernels read Q4_0 in place";
+    // Every copied weight's bytes left the imported count; the copies are about their size.
+    EXPECT_LT(st.imported, file_bytes);
+    EXPECT_LT(st.in_use(), file_bytes + file_bytes / 4) << st.imported << " + " << st.allocated;
+  }
+  EXPECT_EQ(be->memory().in_use(), 0u);  // the buffers' release matches what they counted
+  EXPECT_GT(file_bytes, 0u);
+}
+
 TEST(LlmBackendMemoryTest, WeightsOverTheLimitAreRefused) {
   auto be = backend::make_cpu_backend();
   be->set_memory_limit(1000);

@@ -34,17 +34,27 @@ class CpuBuffer final : public Buffer {
  public:
   // `memory` owned (alloc; util/host_memory.h), or empty for imported host memory.
   CpuBuffer(void* data, size_t size, HostMemory memory, std::shared_ptr<MemoryAccount> account)
-      : Buffer(data, size), memory_(std::move(memory)), account_(std::move(account)) {}
+      : Buffer(data, size),
+        memory_(std::move(memory)),
+        account_(std::move(account)),
+        charged_(size) {}
   ~CpuBuffer() override {
     const bool imported = memory_.data() == nullptr;
     memory_ = HostMemory();
-    account_->release(size(), imported);
+    account_->release(charged_, imported);
   }
   void* host_data() const override { return data(); }
+  void uncharge(size_t bytes) override {
+    if (memory_.data() != nullptr) return;  // owned memory stays charged until freed
+    const size_t n = std::min(bytes, charged_);
+    account_->release(n, true);
+    charged_ -= n;
+  }
 
  private:
   HostMemory memory_;
   std::shared_ptr<MemoryAccount> account_;
+  size_t charged_;  // what the account counts for this buffer
 };
 
 float* f32(const Tensor& t) {

@@ -138,8 +138,8 @@ Status EncoderModel::bind_tensors() {
     for (const auto& m : mats) {
       TESSERA_TRY_ASSIGN(w, bind.matrix(b + m.name + ".weight", m.in, m.out));
       TESSERA_TRY_ASSIGN(bias, bind.vector(b + m.name + ".bias", m.out));
-      TESSERA_TRY_ASSIGN(
-          p, prepare_matmul_weight(*backend_, f, w, b + m.name + ".weight", false, prepared_));
+      TESSERA_TRY_ASSIGN(p, prepare_matmul_weight(*backend_, f, w, b + m.name + ".weight", false,
+                                                  std::span(&weights_, 1), prepared_));
       *m.w = p;
       *m.bias = bias;
     }

@@ -142,7 +142,8 @@ Status LlmModel::prepare_matmul_weights() {
   // given back (not the embedding table's, which get_rows keeps reading when output is tied).
   backend::Backend* be = nullptr;
   const auto prepare = [&](backend::Tensor& w, const std::string& what, bool still_read) -> Status {
-    TESSERA_TRY_ASSIGN(t, prepare_matmul_weight(*be, file_, w, what, still_read, prepared_));
+    TESSERA_TRY_ASSIGN(t,
+                       prepare_matmul_weight(*be, file_, w, what, still_read, weights_, prepared_));
     w = t;
     return {};
   };

@@ -140,13 +140,25 @@ Result<ModelHome> import_weights(const gguf::GgufFile& f, const LoadOptions& opt
   return home;
 }
 
-Result<backend::Tensor> prepare_matmul_weight(backend::Backend& be, const gguf::GgufFile& f,
-                                              const backend::Tensor& w, const std::string& what,
-                                              bool still_read,
-                                              std::vector<std::unique_ptr<backend::Buffer>>& keep) {
+Result<backend::Tensor> prepare_matmul_weight(
+    backend::Backend& be, const gguf::GgufFile& f, const backend::Tensor& w,
+    const std::string& what, bool still_read,
+    std::span<const std::unique_ptr<backend::Buffer>> imported,
+    std::vector<std::unique_ptr<backend::Buffer>>& keep) {
   TESSERA_TRY_ASSIGN(p, be.prepare_weight(w, what + " of " + f.name()));
   if (p.buffer != nullptr) {
-    if (!still_read) f.release_pages(w.data, w.bytes());
+    if (!still_read) {
+      f.release_pages(w.data, w.bytes());
+      // The backend stops counting the file bytes it no longer reads.
+      const auto* at = static_cast<const uint8_t*>(w.data);
+      for (const auto& b : imported) {
+        const auto* base = static_cast<const uint8_t*>(b->host_data());
+        if (base != nullptr && at >= base && at + w.bytes() <= base + b->size()) {
+          b->uncharge(w.bytes());
+          break;
+        }
+      }
+    }
     keep.push_back(std::move(p.buffer));
   }
   return p.tensor;

@@ -92,10 +92,12 @@ Result<ModelHome> import_weights(const gguf::GgufFile& f, const LoadOptions& opt
 
 // `w` in the backend's preferred arrangement (Backend::prepare_weight). A copy's buffer goes
 // to `keep`, and the file pages of the original are given back unless `still_read` (e.g. an
-// embedding table that get_rows keeps reading).
-Result<backend::Tensor> prepare_matmul_weight(backend::Backend& be, const gguf::GgufFile& f,
-                                              const backend::Tensor& w, const std::string& what,
-                                              bool still_read,
-                                              std::vector<std::unique_ptr<backend::Buffer>>& keep);
+// embedding table that get_rows keeps reading); the buffer of `imported` that holds them then
+// stops counting them (Buffer::uncharge), so the backend's account is what stays resident.
+Result<backend::Tensor> prepare_matmul_weight(
+    backend::Backend& be, const gguf::GgufFile& f, const backend::Tensor& w,
+    const std::string& what, bool still_read,
+    std::span<const std::unique_ptr<backend::Buffer>> imported,
+    std::vector<std::unique_ptr<backend::Buffer>>& keep);
 
 }  // namespace tessera::engine
