@@ -8,6 +8,10 @@ void ApiKeys::add(std::string_view key) {
   if (!key.empty()) hashes_.push_back(runtime::sha256_hex(key));
 }
 
+std::string ApiKeys::id_of(std::string_view key) {
+  return "key-" + runtime::sha256_hex(key).substr(0, 8);
+}
+
 bool ApiKeys::accepts(std::string_view key) const {
   const std::string h = runtime::sha256_hex(key);
   bool found = false;

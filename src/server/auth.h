@@ -17,6 +17,10 @@ class ApiKeys {
   bool empty() const { return hashes_.empty(); }
   // Whether `key` is one of the keys.
   bool accepts(std::string_view key) const;
+  // A name for a key that tells keys apart without revealing them: "key-" and the first 8 hex
+  // digits of its SHA-256 (what the request log, metrics and fair scheduling call the client
+  // when it sends no X-Tessera-App).
+  static std::string id_of(std::string_view key);
 
  private:
   std::vector<std::string> hashes_;  // hex SHA-256

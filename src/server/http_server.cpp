@@ -86,10 +86,14 @@ std::shared_ptr<RequestNote> Server::note(const httplib::Request& req) {
   return n;
 }
 
-bool Server::authorized(const httplib::Request& req, httplib::Response& res) const {
+bool Server::authorized(const httplib::Request& req, httplib::Response& res,
+                        std::string& client) const {
   if (o_.keys.empty()) return true;
   const auto key = request_key(header(req, "Authorization"), header(req, "X-API-Key"));
-  if (key && o_.keys.accepts(*key)) return true;
+  if (key && o_.keys.accepts(*key)) {
+    client = ApiKeys::id_of(*key);
+    return true;
+  }
   send_error(res, api_error(401, "authentication_error",
                             key ? "invalid API key"
                                 : "no API key: send it as \"Authorization: Bearer KEY\"",
@@ -116,12 +120,12 @@ void Server::routes() {
 
   h.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     res.set_header("X-Request-Id", std::to_string(next_id_.fetch_add(1)));
+    auto n = std::make_shared<RequestNote>();
+    n->start = std::chrono::steady_clock::now();
+    n->app = header(req, "X-Tessera-App");
     {
-      auto n = std::make_shared<RequestNote>();
-      n->start = std::chrono::steady_clock::now();
-      n->app = header(req, "X-Tessera-App");
       std::lock_guard<std::mutex> lock(notes_mu_);
-      notes_[&req] = std::move(n);  // a reused Request address replaces a stale note
+      notes_[&req] = n;  // a reused Request address replaces a stale note
     }
     const bool probe = req.path == "/health" || req.path == "/ready" || req.path == "/metrics";
     if (draining_.load() && !probe) {
@@ -131,7 +135,9 @@ void Server::routes() {
       send_error(res, e);
       return httplib::Server::HandlerResponse::Handled;
     }
-    if (!probe && !authorized(req, res)) return httplib::Server::HandlerResponse::Handled;
+    std::string client;
+    if (!probe && !authorized(req, res, client)) return httplib::Server::HandlerResponse::Handled;
+    if (n->app.empty()) n->app = client;  // fair shares and labels per key by default
     return httplib::Server::HandlerResponse::Unhandled;
   });
   h.set_error_handler([](const httplib::Request& req, httplib::Response& res) {

@@ -41,8 +41,8 @@ class ServerMetrics;
 // whatever the outcome.
 struct RequestNote {
   std::chrono::steady_clock::time_point start;
-  std::string model;               // "" until a route names it
-  std::string app;                 // X-Tessera-App
+  std::string model;  // "" until a route names it
+  std::string app;    // X-Tessera-App, else the id of the request's API key (ApiKeys::id_of)
   int32_t prompt_tokens = -1;      // -1: not known / not a generation
   int32_t completion_tokens = -1;  // tokens sampled so far (a stream cut short: those sent)
   std::string finish;              // generations: stop, length, cancelled, error
@@ -116,7 +116,8 @@ class Server {
 
  private:
   void routes();
-  bool authorized(const httplib::Request& req, httplib::Response& res) const;
+  // Whether the request may go on (else the 401 is written); `client` gets its key's id.
+  bool authorized(const httplib::Request& req, httplib::Response& res, std::string& client) const;
 
   ServerOptions o_;
   std::unique_ptr<runtime::Scheduler> scheduler_;

@@ -156,6 +156,43 @@ TEST(ApiRoutes, EmbeddingsAndErrors) {
   EXPECT_EQ(c.Get("/health")->status, 200);  // still serving
 }
 
+// Without max_tokens a generation runs until its sequence's context is full: finish_reason
+// "length", and the prompt and the completion fill the context.
+TEST(ApiRoutes, WithoutMaxTokensAGenerationEndsWhenTheContextIsFull) {
+  TestServer t;
+  t.start({{"qwen", "qwen2-tiny.gguf"}});  // a training context of 256 tokens
+  auto c = t.client();
+  nlohmann::json body = {{"model", "qwen"},
+                         {"messages", {{{"role", "user"}, {"content", "Go on forever."}}}},
+                         {"seed", 5},
+                         {"logit_bias", {{"151643", -100}, {"151645", -100}}}};
+  for (const bool stream : {false, true}) {
+    body["stream"] = stream;
+    if (stream) body["stream_options"] = {{"include_usage", true}};
+    auto r = c.Post("/v1/chat/completions", body.dump(), "application/json");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    nlohmann::json usage, finish;
+    if (!stream) {
+      const auto j = nlohmann::json::parse(r->body);
+      usage = j["usage"];
+      finish = j["choices"][0]["finish_reason"];
+    } else {
+      for (size_t p = 0; (p = r->body.find("data: {", p)) != std::string::npos; ++p) {
+        const auto j =
+            nlohmann::json::parse(r->body.substr(p + 6, r->body.find("\n\n", p) - p - 6));
+        if (!j["usage"].is_null()) usage = j["usage"];
+        if (!j["choices"].empty() && !j["choices"][0]["finish_reason"].is_null()) {
+          finish = j["choices"][0]["finish_reason"];
+        }
+      }
+    }
+    EXPECT_EQ(finish, "length") << stream;
+    EXPECT_EQ(usage["prompt_tokens"].get<int>() + usage["completion_tokens"].get<int>(), 256)
+        << usage << " stream " << stream;
+  }
+}
+
 // Every request, whatever its outcome, is one log line and one count by route and status; a
 // generation's line has its tokens, how it finished and the time in the engine.
 TEST(ApiRoutes, EveryRequestIsLoggedAndCounted) {
@@ -218,10 +255,13 @@ TEST(ApiRoutes, EveryRequestIsLoggedAndCounted) {
     return p == std::string::npos ? -1.0 : std::stod(m->body.substr(p + key.size()));
   };
   const std::string chat = "route=\"/v1/chat/completions\",status=";
-  EXPECT_EQ(count(chat + "\"200\",model=\"qwen\",app=\"\""), 2) << m->body;
-  EXPECT_EQ(count(chat + "\"404\",model=\"\",app=\"\""), 1) << m->body;
-  EXPECT_EQ(count(chat + "\"400\",model=\"\",app=\"\""), 1) << m->body;
-  EXPECT_EQ(count("route=\"other\",status=\"404\",model=\"\",app=\"\""), 1) << m->body;
+  // Without X-Tessera-App a request's app is its key's id.
+  const std::string app = "app=\"" + ApiKeys::id_of("k") + "\"";
+  EXPECT_EQ(count(chat + "\"200\",model=\"qwen\"," + app), 2) << m->body;
+  EXPECT_EQ(lines[0]["app"], ApiKeys::id_of("k"));
+  EXPECT_EQ(count(chat + "\"404\",model=\"\"," + app), 1) << m->body;
+  EXPECT_EQ(count(chat + "\"400\",model=\"\"," + app), 1) << m->body;
+  EXPECT_EQ(count("route=\"other\",status=\"404\",model=\"\"," + app), 1) << m->body;
   EXPECT_EQ(count("route=\"/v1/models\",status=\"401\",model=\"\",app=\"\""), 1) << m->body;
 }
 

@@ -65,6 +65,16 @@ TEST(HttpServer, KeysAreRequiredWhenConfigured) {
   EXPECT_EQ(c.Get("/health")->status, 200);  // probes need no key
 }
 
+TEST(ApiKeys, IdsTellKeysApartWithoutShowingThem) {
+  const std::string a = ApiKeys::id_of("sekret"), b = ApiKeys::id_of("sekret2");
+  EXPECT_EQ(a.size(), 12u);
+  EXPECT_EQ(a.rfind("key-", 0), 0u);
+  EXPECT_NE(a, b);
+  EXPECT_EQ(a, ApiKeys::id_of("sekret"));
+  EXPECT_EQ(a.find("sekret"), std::string::npos);
+  EXPECT_EQ(a, "key-bb757689");  // sha256("sekret") begins bb757689
+}
+
 TEST(HttpServer, UnknownRoutesAndHugeBodiesGetJsonErrors) {
   TestServer t;
   ServerOptions o;
