@@ -255,16 +255,23 @@ std::shared_ptr<runtime::Lease> decoder_lease(Server& s, httplib::Response& res,
   return leased.value();
 }
 
+// A generation of `model` for the request, its lease taken (lease null: the error is sent).
+Generation start_generation(Server& s, const httplib::Request& req, httplib::Response& res,
+                            const std::string& model) {
+  Generation gen;
+  gen.note = s.note(req);
+  gen.model = model;
+  gen.app = gen.note->app;
+  gen.inflight = std::make_shared<Server::Inflight>(s);
+  gen.lease = decoder_lease(s, res, model, gen.app, gen.inflight, *gen.note);
+  return gen;
+}
+
 void chat(Server& s, const httplib::Request& req, httplib::Response& res) {
   auto parsed = parse_chat_request(req.body);
   if (!parsed.ok()) return send_error(res, parsed.error());
   const ChatRequest& c = parsed.value();
-  Generation gen;
-  gen.note = s.note(req);
-  gen.model = c.model;
-  gen.app = gen.note->app;
-  gen.inflight = std::make_shared<Server::Inflight>(s);
-  gen.lease = decoder_lease(s, res, c.model, gen.app, gen.inflight, *gen.note);
+  Generation gen = start_generation(s, req, res, c.model);
   if (!gen.lease) return;
   const engine::LlmModel& model = gen.lease->llm();
   auto tmpl = engine::ChatTemplate::from_gguf(model.file());
@@ -284,12 +291,7 @@ void completion(Server& s, const httplib::Request& req, httplib::Response& res) 
   auto parsed = parse_completion_request(req.body);
   if (!parsed.ok()) return send_error(res, parsed.error());
   const CompletionRequest& c = parsed.value();
-  Generation gen;
-  gen.note = s.note(req);
-  gen.model = c.model;
-  gen.app = gen.note->app;
-  gen.inflight = std::make_shared<Server::Inflight>(s);
-  gen.lease = decoder_lease(s, res, c.model, gen.app, gen.inflight, *gen.note);
+  Generation gen = start_generation(s, req, res, c.model);
   if (!gen.lease) return;
   gen.prompt = gen.lease->llm().tokenizer().encode(c.prompt);
   if (gen.prompt.empty()) {
