@@ -64,8 +64,9 @@ struct Shape {
                              const Usage&, const Logprobs* lp)>
       whole;
   std::function<std::string(const ResponseMeta&, bool include_usage)> open;  // first events
+  // `offset`: the bytes of the tokens streamed before this piece's (completions' text_offset).
   std::function<ordered_json(const ResponseMeta&, std::string_view, bool include_usage,
-                             const Logprobs* lp)>
+                             const Logprobs* lp, size_t offset)>
       piece;
   std::function<ordered_json(const ResponseMeta&, engine::FinishReason, bool include_usage)> finish;
   std::function<ordered_json(const ResponseMeta&, const Usage&)> usage;
@@ -77,7 +78,7 @@ const Shape kChat{
     [](const ResponseMeta& m, const std::string& text, engine::FinishReason f, const Usage& u,
        const Logprobs* lp) { return chat_completion_json(m, text, f, u, lp); },
     [](const ResponseMeta& m, bool iu) { return sse_event(chat_chunk_role_json(m, iu)); },
-    [](const ResponseMeta& m, std::string_view t, bool iu, const Logprobs* lp) {
+    [](const ResponseMeta& m, std::string_view t, bool iu, const Logprobs* lp, size_t) {
       return chat_chunk_content_json(m, t, iu, lp);
     },
     [](const ResponseMeta& m, engine::FinishReason f, bool iu) {
@@ -91,8 +92,8 @@ const Shape kCompletion{
     [](const ResponseMeta& m, const std::string& text, engine::FinishReason f, const Usage& u,
        const Logprobs* lp) { return text_completion_json(m, text, f, u, lp); },
     [](const ResponseMeta&, bool) { return std::string(); },
-    [](const ResponseMeta& m, std::string_view t, bool iu, const Logprobs* lp) {
-      return text_completion_chunk_json(m, t, engine::FinishReason::none, iu, lp);
+    [](const ResponseMeta& m, std::string_view t, bool iu, const Logprobs* lp, size_t offset) {
+      return text_completion_chunk_json(m, t, engine::FinishReason::none, iu, lp, offset);
     },
     [](const ResponseMeta& m, engine::FinishReason f, bool iu) {
       return text_completion_chunk_json(m, "", f, iu);
@@ -190,6 +191,7 @@ void generate(Server& s, httplib::Response& res, const Shape& shape, Generation 
         const std::string first = shape.open(meta, include_usage);
         bool open = first.empty() || sink.write(first.data(), first.size());
         Logprobs pending;
+        size_t offset = 0;  // bytes of the tokens whose logprobs went out
         int32_t sent = 0;
         const auto t0 = Clock::now();
         auto r = gen.lease->generate(
@@ -201,8 +203,9 @@ void generate(Server& s, httplib::Response& res, const Shape& shape, Generation 
                 pending.push_back(logprob_entry(tok, piece));
               }
               if (piece.text.empty()) return true;
-              const std::string ev = sse_event(
-                  shape.piece(meta, piece.text, include_usage, gen.logprobs ? &pending : nullptr));
+              const std::string ev = sse_event(shape.piece(
+                  meta, piece.text, include_usage, gen.logprobs ? &pending : nullptr, offset));
+              for (const TokenLogprob& t : pending) offset += t.token.size();
               pending.clear();
               open = sink.write(ev.data(), ev.size());
               return open;

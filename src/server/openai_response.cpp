@@ -62,11 +62,12 @@ ordered_json chat_chunk(const ResponseMeta& meta, ordered_json delta, ordered_js
 }
 
 ordered_json text_choice(std::string_view text, engine::FinishReason finish,
-                         const std::vector<TokenLogprob>* logprobs) {
+                         const std::vector<TokenLogprob>* logprobs, size_t text_offset = 0) {
   ordered_json choice;
   choice["text"] = text;
   choice["index"] = 0;
-  choice["logprobs"] = logprobs ? completion_logprobs_json(*logprobs) : ordered_json(nullptr);
+  choice["logprobs"] =
+      logprobs ? completion_logprobs_json(*logprobs, text_offset) : ordered_json(nullptr);
   choice["finish_reason"] = finish_json(finish);
   return choice;
 }
@@ -182,12 +183,12 @@ ordered_json chat_chunk_usage_json(const ResponseMeta& meta, const Usage& usage)
   return j;
 }
 
-ordered_json completion_logprobs_json(std::span<const TokenLogprob> tokens) {
+ordered_json completion_logprobs_json(std::span<const TokenLogprob> tokens, size_t first_offset) {
   ordered_json toks = ordered_json::array();
   ordered_json lps = ordered_json::array();
   ordered_json tops = ordered_json::array();
   ordered_json offsets = ordered_json::array();
-  size_t offset = 0;
+  size_t offset = first_offset;
   for (const TokenLogprob& t : tokens) {
     toks.push_back(t.token);
     lps.push_back(finite_logprob(t.logprob));
@@ -216,9 +217,10 @@ ordered_json text_completion_json(const ResponseMeta& meta, std::string_view tex
 
 ordered_json text_completion_chunk_json(const ResponseMeta& meta, std::string_view text,
                                         engine::FinishReason finish, bool include_usage,
-                                        const std::vector<TokenLogprob>* logprobs) {
+                                        const std::vector<TokenLogprob>* logprobs,
+                                        size_t text_offset) {
   ordered_json j = head(meta, "text_completion");
-  j["choices"] = ordered_json::array({text_choice(text, finish, logprobs)});
+  j["choices"] = ordered_json::array({text_choice(text, finish, logprobs, text_offset)});
   if (include_usage) j["usage"] = nullptr;
   return j;
 }

@@ -79,18 +79,22 @@ ordered_json chat_chunk_finish_json(const ResponseMeta& meta, engine::FinishReas
 ordered_json chat_chunk_usage_json(const ResponseMeta& meta, const Usage& usage);
 
 // The legacy completions logprobs: {tokens, token_logprobs, top_logprobs:[{token: logprob}],
-// text_offset}, offsets counted in bytes from the start of the completion.
-ordered_json completion_logprobs_json(std::span<const TokenLogprob> tokens);
+// text_offset}, offsets counted in bytes from the start of the completion, the first token's
+// being `first_offset` (a stream chunk's: the bytes of the tokens before it).
+ordered_json completion_logprobs_json(std::span<const TokenLogprob> tokens,
+                                      size_t first_offset = 0);
 
 // object "text_completion", one choice {text, index, logprobs, finish_reason}, and usage.
 ordered_json text_completion_json(const ResponseMeta& meta, std::string_view text,
                                   engine::FinishReason finish, const Usage& usage,
                                   const std::vector<TokenLogprob>* logprobs = nullptr);
 // A stream chunk of a text completion (object "text_completion" too): finish_reason null
-// until the last text chunk. With include_usage, "usage" is null here.
+// until the last text chunk. With include_usage, "usage" is null here. `text_offset`: the
+// bytes of the completion's tokens before this chunk's (its logprobs' first text_offset).
 ordered_json text_completion_chunk_json(const ResponseMeta& meta, std::string_view text,
                                         engine::FinishReason finish, bool include_usage,
-                                        const std::vector<TokenLogprob>* logprobs = nullptr);
+                                        const std::vector<TokenLogprob>* logprobs = nullptr,
+                                        size_t text_offset = 0);
 // The closing usage chunk of a text completion stream (empty choices).
 ordered_json text_completion_usage_json(const ResponseMeta& meta, const Usage& usage);
 

@@ -77,6 +77,9 @@ TEST(OpenAiResponse, TextCompletion) {
   EXPECT_EQ(completion_logprobs_json(lp).dump(),
             R"({"tokens":[" up","on"],"token_logprobs":[-0.5,-0.125],)"
             R"("top_logprobs":[{" up":-0.5," a":-2.0},{}],"text_offset":[0,3]})");
+  // A stream chunk's offsets go on from the tokens streamed before it.
+  const auto chunk = text_completion_chunk_json(meta, " upon", FinishReason::none, false, &lp, 7);
+  EXPECT_EQ(chunk["choices"][0]["logprobs"]["text_offset"].dump(), "[7,10]");
   EXPECT_EQ(text_completion_chunk_json(meta, "x", FinishReason::none, true).dump(),
             R"({"id":"cmpl-9","object":"text_completion","created":5,"model":"m",)"
             R"("choices":[{"text":"x","index":0,"logprobs":null,"finish_reason":null}],)"
