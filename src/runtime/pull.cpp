@@ -473,7 +473,11 @@ Result<PullResult> finish(const ModelStore& store, const PullOptions& o, Downloa
   result.resumed_from = d.resumed_from();
   result.sha256 = sha;
   result.published_sha256 = published;
-  result.entry = store.describe(result.name, result.path);
+  // The file as described above; renaming keeps its size and time, and its source is the one
+  // just written beside it.
+  entry.path = result.path;
+  entry.source = source;
+  result.entry = std::move(entry);
   return result;
 }
 

@@ -128,8 +128,7 @@ void note_result(RequestNote& n, const runtime::GenerationResult& r, double engi
 struct Generation {
   std::shared_ptr<runtime::Lease> lease;
   std::shared_ptr<Server::Inflight> inflight;
-  std::shared_ptr<RequestNote> note;
-  std::string model, app;
+  std::shared_ptr<RequestNote> note;  // its model and app are the generation's
   std::vector<engine::TokenId> prompt;
   const char* prompt_param = "prompt";  // the field a too-long prompt is blamed on
   bool logprobs = false;
@@ -147,9 +146,9 @@ void generate(Server& s, httplib::Response& res, const Shape& shape, Generation 
   g.prompt = std::move(gen.prompt);
   g.sampling = options.sampling;
   if (!options.seed_given) g.sampling.seed = std::random_device{}();
-  g.app = gen.app;
+  g.app = gen.note->app;
   g.logprobs = gen.logprobs;
-  ResponseMeta meta{new_response_id(shape.id_prefix), unix_seconds(), gen.model};
+  ResponseMeta meta{new_response_id(shape.id_prefix), unix_seconds(), gen.note->model};
   const engine::Tokenizer& tok = gen.lease->llm().tokenizer();
 
   if (!options.stream) {
@@ -170,7 +169,7 @@ void generate(Server& s, httplib::Response& res, const Shape& shape, Generation 
     if (r->finish == runtime::GenerationFinish::cancelled) {
       return send_error(res, api_error(make_error(ErrorCode::unavailable, "cancelled")));
     }
-    count_tokens(s, gen.model, gen.app, *r);
+    count_tokens(s, gen.note->model, gen.note->app, *r);
     send_json(
         res, 200,
         shape
@@ -226,7 +225,7 @@ void generate(Server& s, httplib::Response& res, const Shape& shape, Generation 
         }
         if (r.ok()) {
           note_result(*gen.note, *r, seconds_since(t0) * 1000);
-          count_tokens(s, meta.model, gen.app, *r);
+          count_tokens(s, meta.model, gen.note->app, *r);
         } else {
           gen.note->finish = "error";
           gen.note->completion_tokens = sent;
@@ -236,37 +235,28 @@ void generate(Server& s, httplib::Response& res, const Shape& shape, Generation 
       });
 }
 
-// The lease of a decoder for a generation route, or the error already sent.
-std::shared_ptr<runtime::Lease> decoder_lease(Server& s, httplib::Response& res,
-                                              const std::string& model, const std::string& app,
-                                              const std::shared_ptr<Server::Inflight>& inflight,
-                                              RequestNote& note) {
-  auto leased = lease_for(s, model, app, inflight->token());
+// A generation of `model` for the request, its decoder's lease taken (lease null: the error
+// is sent).
+Generation start_generation(Server& s, const httplib::Request& req, httplib::Response& res,
+                            const std::string& model) {
+  Generation gen;
+  gen.note = s.note(req);
+  gen.inflight = std::make_shared<Server::Inflight>(s);
+  auto leased = lease_for(s, model, gen.note->app, gen.inflight->token());
   if (!leased.ok()) {
     send_error(res, leased.error());
-    return nullptr;
+    return gen;
   }
-  note.model = model;
-  s.metrics().on_queued(model, app, seconds_since(note.start));
+  gen.note->model = model;
+  s.metrics().on_queued(model, gen.note->app, seconds_since(gen.note->start));
   if (!leased.value()->is_decoder()) {
     send_error(res, api_error(400, "invalid_request_error",
                               model + " is an embedding / rerank model; use /v1/embeddings or "
                                       "/v1/rerank",
                               "model"));
-    return nullptr;
+    return gen;
   }
-  return leased.value();
-}
-
-// A generation of `model` for the request, its lease taken (lease null: the error is sent).
-Generation start_generation(Server& s, const httplib::Request& req, httplib::Response& res,
-                            const std::string& model) {
-  Generation gen;
-  gen.note = s.note(req);
-  gen.model = model;
-  gen.app = gen.note->app;
-  gen.inflight = std::make_shared<Server::Inflight>(s);
-  gen.lease = decoder_lease(s, res, model, gen.app, gen.inflight, *gen.note);
+  gen.lease = std::move(leased.value());
   return gen;
 }
 

@@ -86,6 +86,19 @@ std::shared_ptr<RequestNote> Server::note(const httplib::Request& req) {
   return n;
 }
 
+std::shared_ptr<RequestNote> Server::take_note(const httplib::Request& req) {
+  std::lock_guard<std::mutex> lock(notes_mu_);
+  const auto it = notes_.find(&req);
+  if (it == notes_.end()) {  // httplib answered before routing (a malformed request)
+    auto n = std::make_shared<RequestNote>();
+    n->start = std::chrono::steady_clock::now();
+    return n;
+  }
+  std::shared_ptr<RequestNote> n = std::move(it->second);
+  notes_.erase(it);
+  return n;
+}
+
 bool Server::authorized(const httplib::Request& req, httplib::Response& res,
                         std::string& client) const {
   if (o_.keys.empty()) return true;
@@ -168,11 +181,7 @@ void Server::routes() {
         send_error(res, api_error(500, "server_error", "internal error: " + what));
       });
   h.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
-    std::shared_ptr<RequestNote> n = note(req);
-    {
-      std::lock_guard<std::mutex> lock(notes_mu_);
-      notes_.erase(&req);
-    }
+    const std::shared_ptr<RequestNote> n = take_note(req);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - n->start).count();
     nlohmann::ordered_json line = {{"id", res.get_header_value("X-Request-Id")},

@@ -118,6 +118,8 @@ class Server {
   void routes();
   // Whether the request may go on (else the 401 is written); `client` gets its key's id.
   bool authorized(const httplib::Request& req, httplib::Response& res, std::string& client) const;
+  // The request's note, removed from the table (the logger's, when the response has ended).
+  std::shared_ptr<RequestNote> take_note(const httplib::Request& req);
 
   ServerOptions o_;
   std::unique_ptr<runtime::Scheduler> scheduler_;
