@@ -136,6 +136,7 @@ Status serve(const ServeArgs& a) {
   runtime::SchedulerOptions so;
   so.on_batch_step = [m = o.metrics](const std::string& model, const runtime::BatcherStep& st) {
     m->observe_batch(model, st.sequences);
+    m->set_kv_cache_usage(model, st.kv_cells_used, st.kv_cells);
   };
   so.config = config;
   so.places = std::move(*places);

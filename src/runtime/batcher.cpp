@@ -256,8 +256,11 @@ void Batcher::step(std::vector<std::shared_ptr<Sequence>>& active) {
     counters_.tokens += stats.tokens;
     counters_.max_sequences = std::max<int64_t>(counters_.max_sequences, stats.sequences);
   }
-  if (options_.on_step) options_.on_step(stats);
   leave_finished();
+  stats.kv_cells_used = ctx_.n_cells_used();
+  stats.kv_cells = ctx_.n_ctx();
+  if (!status.ok()) stats.error = &status.error();
+  if (options_.on_step) options_.on_step(stats);
 }
 
 void Batcher::build_prompt_chunks(std::vector<std::shared_ptr<Sequence>>& active, int64_t budget,

@@ -102,6 +102,12 @@ struct BatcherStep {
   int32_t decode_tokens = 0;  // of which generated tokens (one per generating sequence)
   int32_t prompt_tokens = 0;  // of which prompt tokens
   double decode_ms = 0;       // the forward pass
+  // The context's KV cells in use once the step's finished sequences left, of all of them.
+  int64_t kv_cells_used = 0;
+  int64_t kv_cells = 0;
+  // The decode's error when it failed (every sequence of the batch ends with it); valid
+  // during the on_step call only.
+  const Error* error = nullptr;
 };
 
 struct BatcherOptions {
@@ -110,7 +116,7 @@ struct BatcherOptions {
   // length. 0 (or more than the context gives one sequence): LlmContext::n_seq_cells(). The
   // scheduler passes its slot size (Lease::context()).
   int64_t max_sequence_tokens = 0;
-  // Called on the worker thread after every decode; keep it cheap.
+  // Called on the worker thread after every decode (finished sequences gone); keep it cheap.
   std::function<void(const BatcherStep& step)> on_step;
 };
 

@@ -57,11 +57,9 @@ std::vector<std::string> Lease::places() const {
   return ids;
 }
 
-namespace {
 bool allocation_failure(const Error& e) {
   return e.code == ErrorCode::out_of_range && e.message.find("does not fit") != std::string::npos;
 }
-}  // namespace
 
 Status Lease::with_context(const std::function<Status(engine::LlmContext&, int32_t)>& fn) {
   if (!e_->decoder) {
@@ -85,12 +83,8 @@ Result<GenerationResult> Lease::generate(const GenerationRequest& request,
     return make_error(ErrorCode::invalid_argument,
                       e_->name + " is an encoder (embeddings / rerank), not a text generator");
   }
-  auto r = e_->model.batcher->generate(seq_, request, on_piece, cancel);
-  if (!r.ok()) return r;
-  if (r->finish == GenerationFinish::error && allocation_failure(r->error)) {
-    s_->count_runtime_oom();
-  }
-  return r;
+  // A failed allocation is counted once per step by the batcher's hook (scheduler.cpp).
+  return e_->model.batcher->generate(seq_, request, on_piece, cancel);
 }
 
 Status Lease::with_encoder(const std::function<Status(const engine::EncoderModel&)>& fn) {

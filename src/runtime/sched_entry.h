@@ -42,4 +42,7 @@ struct SchedEntry {
   }
 };
 
+// Whether an error is a backend allocation over its memory limit (a runtime OOM, counted).
+bool allocation_failure(const Error& e);
+
 }  // namespace tessera::runtime

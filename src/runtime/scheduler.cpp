@@ -321,13 +321,12 @@ Status Scheduler::load_locked(std::unique_lock<std::mutex>& lock,
     m.backends[i]->set_memory_limit(e->charges[i].second);
   }
   if (f.decoder) {
-    BatcherOptions bo;
-    bo.max_sequence_tokens = f.context;  // one slot's share of the cells
-    if (o_.on_batch_step) {
-      bo.on_step = [hook = o_.on_batch_step, name = e->name](const BatcherStep& step) {
-        hook(name, step);
-      };
-    }
+    BatcherOptions bo;  // a sequence holds its slot's share of the cells (n_seq_cells)
+    // A failed allocation fails the step's requests together: one runtime OOM.
+    bo.on_step = [this, hook = o_.on_batch_step, name = e->name](const BatcherStep& step) {
+      if (step.error != nullptr && allocation_failure(*step.error)) count_runtime_oom();
+      if (hook) hook(name, step);
+    };
     m.batcher = std::make_unique<Batcher>(*m.context, e->run_mu, bo);
   }
   e->estimate = est.total;

@@ -14,8 +14,9 @@
 //     space and what would make it fit. Nothing that is loaded is touched.
 //   - Quotas per app (config quotas): memory of the models loaded for the app's requests, and
 //     KV tokens (context x slots) its requests in flight hold.
-//   - A runtime allocation failure inside a request (Lease::with_context) fails that request
-//     only, unloads nothing, and is counted (status().counters.runtime_oom).
+//   - A runtime allocation failure fails only the requests of that step (a generation: those
+//     decoded together in it; with_context / with_encoder: that request), unloads nothing,
+//     and is counted once (status().counters.runtime_oom).
 //
 // Time: the clock is injectable (tests drive keep-alive expiry); tick() applies expiry and is
 // called by a background thread every 100 ms unless options.background is false.

@@ -104,6 +104,7 @@ TEST_P(BatcherModels, ConcurrentRequestsMatchTheirSoloRuns) {
     });
   }
   for (auto& t : threads) t.join();
+  std::lock_guard<std::mutex> steps_lock(steps_mu);  // the worker reports after answering
   for (size_t i = 0; i < kSeqs; ++i) {
     ASSERT_TRUE(got[i].ok()) << got[i].error().message;
     EXPECT_EQ(got[i]->tokens, expected[i].tokens) << "request " << i;
@@ -118,6 +119,14 @@ TEST_P(BatcherModels, ConcurrentRequestsMatchTheirSoloRuns) {
   for (const BatcherStep& s : steps) max_seqs = std::max(max_seqs, s.sequences);
   EXPECT_GT(max_seqs, 1) << "no step batched two sequences";
   EXPECT_EQ(b.counters().max_sequences, max_seqs);
+  // Each step reports the cells in use once its finished sequences left.
+  int64_t max_cells = 0;
+  for (const BatcherStep& s : steps) {
+    EXPECT_EQ(s.kv_cells, m.ctx->n_ctx());
+    EXPECT_EQ(s.error, nullptr);
+    max_cells = std::max(max_cells, s.kv_cells_used);
+  }
+  EXPECT_GT(max_cells, 0);
   std::cout << "[ batching ] " << GetParam() << ": " << steps.size() << " steps, most sequences "
             << max_seqs << " (16 alone: " << 16 * 20 << " steps)\n";
 }
