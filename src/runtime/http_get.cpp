@@ -112,10 +112,7 @@ Result<HttpResponse> http_get(const std::string& url_text, const HttpHeaders& he
   const Url first = url;
   HttpResponse response;
   for (int redirects = 0;; ++redirects) {
-    httplib::Client client(
-        url.scheme + "://" +
-        (url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host) + ":" +
-        std::to_string(url.port));
+    httplib::Client client(url.origin());
     time_t sec = 0;
     time_t usec = 0;
     split(options.connect_timeout, sec, usec);

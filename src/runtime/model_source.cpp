@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <system_error>
 
+#include "runtime/json_file.h"
+
 namespace tessera::runtime {
 namespace {
 
@@ -115,26 +117,7 @@ Status write_model_source(const std::filesystem::path& path, const ModelSource& 
                   {"verified", s.verified},
                   {"size", s.size},
                   {"pulled_at", s.pulled_at}};
-  const std::filesystem::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << j.dump(2) << "\n";
-    out.flush();
-    if (!out) {
-      std::error_code ec;
-      std::filesystem::remove(tmp, ec);
-      return make_error(ErrorCode::io_error, "cannot write " + tmp.string());
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    const std::string why = ec.message();
-    std::filesystem::remove(tmp, ec);
-    return make_error(ErrorCode::io_error,
-                      "cannot rename " + tmp.string() + " to " + path.string() + ": " + why);
-  }
-  return {};
+  return write_json_file(path, j, 2);
 }
 
 }  // namespace tessera::runtime

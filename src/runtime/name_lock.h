@@ -24,8 +24,6 @@ class NameLock {
   // Deletes the lock file (while still holding it) and releases the lock.
   ~NameLock();
 
-  const std::filesystem::path& path() const { return path_; }
-
  private:
   NameLock(int fd, std::filesystem::path path) : fd_(fd), path_(std::move(path)) {}
   void release();

@@ -1,6 +1,7 @@
 // The scheduler's status (Scheduler::status and the status file for tessera ps).
 #include <algorithm>
 
+#include "runtime/json_file.h"
 #include "runtime/sched_entry.h"
 #include "runtime/scheduler.h"
 #include "runtime/status_file.h"
@@ -54,7 +55,7 @@ SchedulerStatus Scheduler::status() const {
 void Scheduler::publish_locked() {
   dirty_ = false;
   if (o_.status_file.empty()) return;
-  Status s = write_status_file(o_.status_file, status_to_json(status_locked(), unix_ms_now()));
+  Status s = write_json_file(o_.status_file, status_to_json(status_locked(), unix_ms_now()), 1);
   if (!s.ok()) log(s.error().message);
 }
 

@@ -69,24 +69,6 @@ nlohmann::json status_to_json(const SchedulerStatus& s, long long now_ms) {
             {"runtime_oom", c.runtime_oom}}}};
 }
 
-Status write_status_file(const std::filesystem::path& path, const nlohmann::json& doc) {
-  const std::filesystem::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << doc.dump(1) << "\n";
-    if (!out) {
-      return make_error(ErrorCode::io_error, "cannot write status file " + tmp.string());
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    return make_error(ErrorCode::io_error, "cannot rename " + tmp.string() + " to " +
-                                               path.string() + ": " + ec.message());
-  }
-  return {};
-}
-
 std::filesystem::path status_file_path(const std::filesystem::path& run_dir, int pid) {
   return run_dir / (std::to_string(pid) + ".json");
 }

@@ -22,9 +22,6 @@ namespace tessera::runtime {
 // The JSON of a status at wall-clock time `now_ms` (unix ms): expiries become absolute.
 nlohmann::json status_to_json(const SchedulerStatus& status, long long now_ms);
 
-// Writes `doc` to `path` through a temporary file and a rename. Errors: io_error.
-Status write_status_file(const std::filesystem::path& path, const nlohmann::json& doc);
-
 struct ProcessStatus {
   std::filesystem::path file;
   int pid = 0;

@@ -102,10 +102,11 @@ const Shape kCompletion{
 
 void count_tokens(Server& s, const std::string& model, const std::string& app,
                   const runtime::GenerationResult& r) {
-  s.metrics().on_tokens(model, app, static_cast<uint64_t>(r.prompt_tokens),
+  const RequestSeries series = s.metrics().request_series(model, app);  // one lookup
+  s.metrics().on_tokens(series, static_cast<uint64_t>(r.prompt_tokens),
                         static_cast<uint64_t>(r.completion_tokens));
-  s.metrics().on_first_token(model, app, r.time_to_first_token_ms / 1000.0);
-  for (double ms : r.inter_token_ms) s.metrics().on_token(model, app, ms / 1000.0);
+  s.metrics().on_first_token(series, r.time_to_first_token_ms / 1000.0);
+  for (double ms : r.inter_token_ms) s.metrics().on_token(series, ms / 1000.0);
 }
 
 // A generated token's log-probability entry: its text and the alternatives' texts.

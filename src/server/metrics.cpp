@@ -17,10 +17,6 @@ bool is_snake_case(std::string_view s) {
   });
 }
 
-bool ends_with(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
 Error invalid(std::string_view what, std::string_view name, std::string_view rule) {
   std::string m(what);
   m.append(" \"").append(name).append("\": ").append(rule);
@@ -53,12 +49,12 @@ Status check_metric_name(std::string_view name, MetricType type) {
                    "use lower-case snake_case: [a-z_][a-z0-9_]* (no colons, no upper case)");
   }
   for (std::string_view reserved : {"_bucket", "_count", "_sum"}) {
-    if (ends_with(name, reserved)) {
+    if (name.ends_with(reserved)) {
       return invalid("metric name", name,
                      "the suffixes _bucket, _count and _sum belong to histograms' series");
     }
   }
-  const bool total = ends_with(name, "_total");
+  const bool total = name.ends_with("_total");
   if (type == MetricType::counter && !total) {
     return invalid("metric name", name, "a counter's name ends in _total");
   }
